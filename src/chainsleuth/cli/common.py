@@ -1,0 +1,104 @@
+"""Shared CLI plumbing: the ``--db`` and ``--format`` options, JSON/rich output, and error handling.
+
+Every command module exposes ``register(app: typer.Typer)``; commands stay thin: parse options, call the
+library function, print its result with ``emit``. Errors derived from ``ChainsleuthError`` print one red
+line and exit with status 2 (no traceback): they are the user's to fix.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import duckdb
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from chainsleuth.errors import ChainsleuthError
+
+console = Console(stderr=True)
+out = Console()
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", envvar="CHAINSLEUTH_DB", help="DuckDB database file (default ./chainsleuth.duckdb)."),
+]
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="text (tables) or json (stable keys).")]
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert results to JSON types. Exact integers beyond 2^53 become strings so no reader rounds them."""
+    if hasattr(obj, "to_dict"):
+        return to_jsonable(obj.to_dict())
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(asdict(obj))
+    if hasattr(obj, "model_dump"):
+        return to_jsonable(obj.model_dump())
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, int):
+        return obj if abs(obj) <= 2**53 else str(obj)
+    if isinstance(obj, float):
+        return obj
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, datetime | date):
+        return obj.isoformat()
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, Path):
+        return str(obj)
+    return str(obj)
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(to_jsonable(obj), indent=2, sort_keys=False) + "\n")
+
+
+def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
+    t = Table(title=title, title_justify="left")
+    for c in columns:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*["" if v is None else str(v) for v in r])
+    return t
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(func: F) -> F:
+    """Turn user-facing errors into one clear line and exit code 2; database errors into exit code 3."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ChainsleuthError as exc:
+            console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            raise typer.Exit(2) from None
+        except duckdb.Error as exc:
+            console.print(f"[bold red]database error:[/] {exc}", highlight=False)
+            raise typer.Exit(3) from None
+
+    return wrapper  # type: ignore[return-value]
