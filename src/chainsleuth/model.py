@@ -64,6 +64,44 @@ EXIT_CATEGORIES = frozenset(
 )
 
 
+# Keyword rules for free-text labels (explorer name tags, case files): first match wins, most specific first.
+_LABEL_RULES: tuple[tuple[tuple[str, ...], Category], ...] = (
+    (("ofac", "sanctioned"), Category.SANCTIONED),
+    (("tornado", "mixer", "mixing", "sinbad", "blender", "wasabi", "samourai", "chipmixer", "railgun"), Category.MIXER),
+    (("coinjoin", "whirlpool"), Category.COINJOIN),
+    (("deposit",), Category.DEPOSIT),
+    (("hot wallet", "hot_wallet", "hotwallet", "cold wallet"), Category.HOT_WALLET),
+    (("exploiter", "hacker", "exploit", "attacker", "lazarus", "heist", "drainer"), Category.HACKER),
+    (("phish", "scam", "fake_phishing", "fraud", "ponzi"), Category.SCAM),
+    (("bridge", "wormhole", "multichain", "synapse", "stargate", "hop protocol", "across protocol", "portal"), Category.BRIDGE),
+    (("uniswap", "sushiswap", "curve", "1inch", "0x: exchange", "balancer", "pancakeswap", "dex", "router", "swap",
+      "paraswap", "kyber", "metamask swap"), Category.DEX),
+    (("otc",), Category.OTC),
+    (("binance", "coinbase", "kraken", "okx", "okex", "huobi", "htx", "bitfinex", "kucoin", "bybit", "gate.io", "bitstamp",
+      "gemini", "crypto.com", "bittrex", "poloniex", "ftx", "upbit", "bithumb", "mexc", "bitget", "exchange", "fixedfloat",
+      "changenow", "simpleswap", "sideshift", "garantex", "paxful", "whitebit", "hitbtc", "bitmex", "deribit", "coinone",
+      "coinex", "lbank", "bingx", "exmo", "exch"), Category.EXCHANGE),
+    (("victim",), Category.VICTIM),
+    (("ransom",), Category.RANSOMWARE),
+    (("miner", "mining pool"), Category.MINER),
+)
+
+
+def category_from_label(label: str | None) -> str | None:
+    """A best-effort category for a free-text label ("Binance 14" -> exchange, "Tornado.Cash: Router" -> mixer).
+
+    Used where a source gives names but no categories (explorer name tags, case CSVs). Returns None when no
+    rule matches, so an unknown label never turns an address into an exit point by accident.
+    """
+    if not label:
+        return None
+    text = label.lower()
+    for words, category in _LABEL_RULES:
+        if any(w in text for w in words):
+            return category.value
+    return None
+
+
 @dataclass(frozen=True)
 class ChainInfo:
     chain: str

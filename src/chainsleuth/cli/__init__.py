@@ -18,6 +18,7 @@ app = typer.Typer(
 #: Command modules, in help order. Each defines ``register(app)``.
 COMMAND_MODULES = [
     "ingest",
+    "ingest_files",
     "info",
 ]
 

@@ -1,0 +1,1 @@
+"""Ingesters: one module per source. Each writes the canonical tables of ``store`` and nothing else."""
