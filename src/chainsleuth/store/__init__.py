@@ -111,12 +111,27 @@ def tables(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def export_parquet(con: duckdb.DuckDBPyConnection, table: str, out: str | os.PathLike[str]) -> int:
-    """Write ``table`` to a Parquet file (zstd) and return the number of rows written."""
+    """Write ``table`` to a Parquet file (zstd) and return the number of rows written.
+
+    Parquet has no 128-bit integer (DuckDB would write HUGEINT as a lossy DOUBLE), so exact amounts are
+    written as DECIMAL(38, 0), or as decimal text when a value does not fit 38 digits; BIGNUM as text.
+    """
     if table not in tables(con):
         raise ChainsleuthError(f"no table named {table!r}; tables: {', '.join(tables(con))}")
-    out = str(out)
-    con.execute(f"COPY {quote_ident(table)} TO '{out.replace(chr(39), chr(39) * 2)}' (FORMAT parquet, COMPRESSION zstd)")
-    return con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0]
+    t = quote_ident(table)
+    cols = []
+    for name, ctype, *_ in con.execute(f"DESCRIBE {t}").fetchall():
+        q = quote_ident(name)
+        if ctype in ("HUGEINT", "UHUGEINT"):
+            fits = con.execute(f"SELECT coalesce(max(abs({q})) < 10::HUGEINT ** 38, TRUE) FROM {t}").fetchone()[0]
+            cols.append(f"{q}::{'DECIMAL(38, 0)' if fits else 'VARCHAR'} AS {q}")
+        elif ctype in ("BIGNUM", "VARINT"):
+            cols.append(f"{q}::VARCHAR AS {q}")
+        else:
+            cols.append(q)
+    target = str(out).replace("'", "''")
+    con.execute(f"COPY (SELECT {', '.join(cols)} FROM {t}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+    return con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
 
 
 def next_load_id(con: duckdb.DuckDBPyConnection) -> int:

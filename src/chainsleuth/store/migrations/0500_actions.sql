@@ -9,6 +9,7 @@ CREATE TABLE watchlist (
     case_id         VARCHAR,
     source          VARCHAR NOT NULL DEFAULT 'manual' CHECK (source IN ('manual', 'propagated')),
     parent_address  VARCHAR,
+    since_block     BIGINT,            -- propagated: the block in which it received watched funds
     added_by        VARCHAR NOT NULL DEFAULT 'chainsleuth',
     added_at        TIMESTAMP NOT NULL DEFAULT current_timestamp,
     active          BOOLEAN NOT NULL DEFAULT true,
