@@ -162,17 +162,8 @@ def load_etl(con: duckdb.DuckDBPyConnection, directory: str | Path, chain: str) 
 
 
 def _stage_all(con: duckdb.DuckDBPyConnection, entity: str, paths: list[Path], spec: dict) -> int:
-    """Stage every file of one entity into ``stg_<entity>`` (union of all files)."""
-    target = f"stg_{entity}"
-    cols = list(dict.fromkeys([*spec["required"], *spec["optional"]]))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT {', '.join(f'NULL::VARCHAR AS {c}' for c in cols)} LIMIT 0")
-    total = 0
-    for i, path in enumerate(paths):
-        part = f"stg_part_{i}"
-        total += stage(con, part, path, spec["required"], spec["optional"], spec["checks"])
-        con.execute(f"INSERT INTO {target} SELECT {', '.join(cols)} FROM {part}")
-        con.execute(f"DROP TABLE {part}")
-    return total
+    """Stage every file of one entity into ``stg_<entity>`` (validated text columns)."""
+    return stage(con, f"stg_{entity}", paths, spec["required"], spec["optional"], spec["checks"])
 
 
 def _ts(col: str) -> str:
@@ -284,13 +275,12 @@ def _insert_account(con: duckdb.DuckDBPyConnection, chain: str, native: str, fil
             USING (hash)""",
         )
         amt, ovf = amount_sql("value_text")
-        _insert_transfers(
-            con, chain,
-            f"""SELECT chain, block_number, block_time, hash AS tx_hash, tx_index, 'native' AS kind, '' AS position,
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE load_native AS SELECT chain, block_number, block_time, hash AS tx_hash, tx_index, 'native' AS kind, '' AS position,
                    0 AS seq, from_address, to_address, {sql_str(native)} AS asset, {amt} AS amount, {ovf} AS amount_overflow
-            FROM load_tx WHERE value_text <> '0' AND coalesce(status, 1) = 1""",
-            added, "native",
+            FROM load_tx WHERE value_text <> '0' AND coalesce(status, 1) = 1"""
         )
+        _insert_transfers(con, chain, "load_native", added, "native")
 
     if has_tt:
         tx_index = "SELECT hash, tx_index FROM load_tx" if has_tx else "SELECT NULL::VARCHAR AS hash, NULL::INTEGER AS tx_index LIMIT 0"
@@ -306,14 +296,17 @@ def _insert_account(con: duckdb.DuckDBPyConnection, chain: str, native: str, fil
             FROM stg_token_transfers tt
             LEFT JOIN load_block_times bt ON bt.number = tt.block_number::BIGINT
             LEFT JOIN ({tx_index}) ti ON ti.hash = lower(tt.transaction_hash)
-            LEFT JOIN (SELECT hash, tx_index FROM transactions WHERE chain = {c}) st ON st.hash = lower(tt.transaction_hash)"""
+            LEFT JOIN (SELECT hash, tx_index FROM transactions WHERE chain = {c} AND block_number BETWEEN
+                       (SELECT min(block_number::BIGINT) FROM stg_token_transfers)
+                       AND (SELECT max(block_number::BIGINT) FROM stg_token_transfers)) st
+                   ON st.hash = lower(tt.transaction_hash)"""
         )
         _require_times(con, "load_tt", str(files["token_transfers"][0]))
-        _insert_transfers(con, chain, "SELECT * FROM load_tt", added, "token")
         con.execute(
             f"""INSERT INTO assets (chain, asset, contract)
             SELECT DISTINCT {c}, asset, asset FROM load_tt ON CONFLICT DO NOTHING"""
         )
+        _insert_transfers(con, chain, "load_tt", added, "token")
 
     if has_tr:
         amt, ovf = amount_sql("value")
@@ -339,7 +332,7 @@ def _insert_account(con: duckdb.DuckDBPyConnection, chain: str, native: str, fil
                    OR (tr.trace_type IN ('call', 'create', 'suicide') AND coalesce(tr.trace_address, '') <> ''))"""
         )
         _require_times(con, "load_tr", str(files["traces"][0]))
-        _insert_transfers(con, chain, "SELECT * FROM load_tr", added, "internal")
+        _insert_transfers(con, chain, "load_tr", added, "internal")
         con.execute("UPDATE chains SET traces = TRUE WHERE chain = ?", [chain])
 
     if files.get("tokens"):
@@ -354,23 +347,31 @@ def _insert_account(con: duckdb.DuckDBPyConnection, chain: str, native: str, fil
     return added
 
 
-def _insert_transfers(con: duckdb.DuckDBPyConnection, chain: str, select: str, added: dict, label: str) -> None:
-    """Insert transfers from ``select`` skipping natural keys already stored (idempotent)."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE load_new AS {select}")
-    dup = con.execute(
-        "SELECT tx_hash, kind, position FROM load_new GROUP BY ALL HAVING count(DISTINCT (from_address, to_address, asset, amount)) > 1 LIMIT 1"
-    ).fetchone()
+def _insert_transfers(con: duckdb.DuckDBPyConnection, chain: str, source: str, added: dict, label: str) -> None:
+    """Insert the rows of temp table ``source`` into transfers, skipping natural keys already stored.
+
+    Exact duplicate rows inside the input (overlapping export files) are stored once; two rows with the same
+    key but different contents are an error. The distinct pass only runs when a repeated key exists.
+    """
+    dup = con.execute(f"SELECT tx_hash, kind, position FROM {source} GROUP BY ALL HAVING count(*) > 1 LIMIT 1").fetchone()
+    distinct = ""
     if dup:
-        raise ChainsleuthError(f"conflicting duplicate {dup[1]} transfer {dup[0]} position {dup[2]!r} in the input")
+        conflict = con.execute(
+            f"SELECT tx_hash, kind, position FROM {source} GROUP BY ALL "
+            "HAVING count(DISTINCT (from_address, to_address, asset, amount)) > 1 LIMIT 1"
+        ).fetchone()
+        if conflict:
+            raise ChainsleuthError(f"conflicting duplicate {conflict[1]} transfer {conflict[0]} position {conflict[2]!r} in the input")
+        distinct = "DISTINCT ON (tx_hash, kind, position)"
     added[label] = _count_insert(
         con,
         f"""INSERT INTO transfers
-        SELECT DISTINCT ON (tx_hash, kind, position) * FROM load_new n
+        SELECT {distinct} * FROM {source} n
         ANTI JOIN (SELECT tx_hash, kind, position FROM transfers WHERE chain = {sql_str(chain)}
-                   AND block_number BETWEEN (SELECT min(block_number) FROM load_new) AND (SELECT max(block_number) FROM load_new)) e
+                   AND block_number BETWEEN (SELECT min(block_number) FROM {source}) AND (SELECT max(block_number) FROM {source})) e
         USING (tx_hash, kind, position)""",
     )
-    con.execute("DROP TABLE load_new")
+    con.execute(f"DROP TABLE {source}")
 
 
 _INPUTS_T = '[{"index": "INTEGER", "spent_transaction_hash": "VARCHAR", "spent_output_index": "INTEGER", "addresses": ["VARCHAR"], "value": "BIGINT"}]'

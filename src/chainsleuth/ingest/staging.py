@@ -41,8 +41,8 @@ class Check:
     def predicate(self) -> str:
         c = f'"{self.column}"'
         pred = {
-            "hash": f"regexp_full_match({c}, '{HASH_RE}')",
-            "address": f"regexp_full_match({c}, '{ADDRESS_RE}')",
+            "hash": f"(length({c}) = 66 AND regexp_full_match({c}, '{HASH_RE}'))",
+            "address": f"(length({c}) = 42 AND regexp_full_match({c}, '{ADDRESS_RE}'))",
             "uint": f"(regexp_full_match({c}, '{UINT_RE}') AND (length({c}) < 78 OR {c} <= '{UINT256_MAX_TEXT}'))",
             "int": f"regexp_full_match({c}, '-?[0-9]{{1,18}}')",
             "bool01": f"{c} IN ('0', '1', 'true', 'false', 'True', 'False')",
@@ -102,46 +102,61 @@ def _reader_error(path: Path, exc: duckdb.Error) -> InputError:
 def stage(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    path: Path,
+    paths: Path | Sequence[Path],
     required: Sequence[str],
     optional: Sequence[str],
     checks: Sequence[Check],
     *,
     required_not_null: bool = True,
 ) -> int:
-    """Read ``path`` (CSV or JSON lines) into temp table ``table`` as text columns, then validate.
+    """Read ``paths`` (CSV or JSON lines) into temp table ``table`` as text columns, then validate.
 
-    Missing required columns, structurally broken lines and values failing ``checks`` raise ``InputError``
-    with the file and line. Optional columns absent from the file are NULL. Returns the row count.
+    All files land in one table in a single pass each (an ``_ok`` flag is computed while reading, so the
+    validation costs no extra scan). Missing required columns, structurally broken lines and values failing
+    ``checks`` raise ``InputError`` with the file and line. Optional columns absent from a file are NULL.
+    Returns the row count.
     """
-    fmt = "csv" if path.suffix.lower() == ".csv" else "json"
-    if fmt == "csv":
-        present = header_of(path)
-        missing = [c for c in required if c not in present]
-        if missing:
-            raise InputError(str(path), 1, f"missing column(s) {', '.join(missing)}; header has {', '.join(present)}")
-        columns = present
-    else:
-        columns = list(dict.fromkeys([*required, *optional]))
-    select = ", ".join(f'"{c}"' if c in columns else f'NULL::VARCHAR AS "{c}"' for c in dict.fromkeys([*required, *optional]))
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {select} FROM {_reader_sql(path, columns, fmt)}")
-    except duckdb.Error as exc:
-        raise _reader_error(path, exc) from None
-    n = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    if n == 0:
-        return 0
+    files = [paths] if isinstance(paths, Path) else list(paths)
+    wanted = list(dict.fromkeys([*required, *optional]))
     implied = [Check(c, "required", True) for c in required if not any(k.column == c for k in checks)]
     all_checks = [*checks, *(implied if required_not_null else [])]
-    bad_any = " OR ".join(f"NOT {k.predicate()}" for k in all_checks)
-    if bad_any and con.execute(f"SELECT count(*) FROM {table} WHERE {bad_any}").fetchone()[0]:
+    ok = " AND ".join(k.predicate() for k in all_checks) or "TRUE"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT "
+        + ", ".join(f'NULL::VARCHAR AS "{c}"' for c in wanted)
+        + ", 0 AS _file, TRUE AS _ok LIMIT 0"
+    )
+    layouts = []
+    for i, path in enumerate(files):
+        fmt = "csv" if path.suffix.lower() == ".csv" else "json"
+        if fmt == "csv":
+            present = header_of(path)
+            missing = [c for c in required if c not in present]
+            if missing:
+                raise InputError(str(path), 1, f"missing column(s) {', '.join(missing)}; header has {', '.join(present)}")
+            columns = present
+        else:
+            columns = wanted
+        layouts.append((path, columns, fmt))
+        select = ", ".join(f'"{c}"' if c in columns else f'NULL::VARCHAR AS "{c}"' for c in wanted)
+        try:
+            con.execute(
+                f"INSERT INTO {table} SELECT *, {i}, {ok} FROM (SELECT {select} FROM {_reader_sql(path, columns, fmt)})"
+            )
+        except duckdb.Error as exc:
+            raise _reader_error(path, exc) from None
+    bad = con.execute(f"SELECT min(_file) FROM {table} WHERE NOT coalesce(_ok, FALSE)").fetchone()[0]
+    if bad is not None:
+        path, columns, fmt = layouts[bad]
         for k in all_checks:
-            row = con.execute(f'SELECT "{k.column}" FROM {table} WHERE NOT {k.predicate()} LIMIT 1').fetchone()
+            row = con.execute(
+                f'SELECT "{k.column}" FROM {table} WHERE _file = {bad} AND NOT coalesce({k.predicate()}, FALSE) LIMIT 1'
+            ).fetchone()
             if row is not None:
                 line = locate_line(con, path, columns, fmt, k.predicate())
                 shown = "missing" if row[0] is None else repr(row[0] if len(row[0]) < 90 else row[0][:90] + "...")
                 raise InputError(str(path), line, f"{k.reason()}; got {shown}")
-    return n
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
 def locate_line(con: duckdb.DuckDBPyConnection, path: Path, columns: Sequence[str], fmt: str, ok: str) -> int | None:
