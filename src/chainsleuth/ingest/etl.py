@@ -26,7 +26,7 @@ import duckdb
 
 from chainsleuth import store
 from chainsleuth.errors import ChainsleuthError, InputError
-from chainsleuth.ingest.staging import Check, amount_sql, sql_str, stage
+from chainsleuth.ingest.staging import Check, amount_sql, locate_line, sql_str, stage
 from chainsleuth.model import Model, chain_info
 from chainsleuth.store.ledger import ensure_chain
 
@@ -85,12 +85,12 @@ BTC_SPEC: dict[str, dict] = {
     "blocks": {
         "required": ["hash", "number", "timestamp"],
         "optional": ["parent_hash", "transaction_count"],
-        "checks": [Check("number", "uint", True), Check("timestamp", "uint", True)],
+        "checks": [Check("number", "uint", True), Check("timestamp", "uint", True), Check("hash", "txid", True)],
     },
     "transactions": {
         "required": ["hash", "block_number", "block_timestamp", "inputs", "outputs"],
         "optional": ["index", "is_coinbase", "fee", "input_count", "output_count"],
-        "checks": [Check("block_number", "uint", True), Check("block_timestamp", "uint", True),
+        "checks": [Check("hash", "txid", True), Check("block_number", "uint", True), Check("block_timestamp", "uint", True),
                    Check("index", "uint"), Check("fee", "int")],
     },
 }
@@ -148,13 +148,16 @@ def load_etl(con: duckdb.DuckDBPyConnection, directory: str | Path, chain: str) 
     # Stage and validate everything before touching the database: a bad row stops here.
     for entity, paths in files.items():
         stats.staged[entity] = _stage_all(con, entity, paths, spec[entity])
-    with store.transaction(con):
-        ensure_chain(con, chain)
-        if info.model == Model.ACCOUNT:
-            stats.added = _insert_account(con, chain, info.native_asset, files)
-        else:
-            stats.added = _insert_utxo(con, chain, files)
-        stats.load_id = store.record_load(con, chain, str(root), "etl", sum(stats.added.values()))
+    try:
+        with store.transaction(con):
+            ensure_chain(con, chain)
+            if info.model == Model.ACCOUNT:
+                stats.added = _insert_account(con, chain, info.native_asset, files)
+            else:
+                stats.added = _insert_utxo(con, chain, files, spec)
+            stats.load_id = store.record_load(con, chain, str(root), "etl", sum(stats.added.values()))
+    except duckdb.Error as exc:  # last resort: rolled back, reported plainly
+        raise ChainsleuthError(f"{root}: load rolled back, nothing stored: {str(exc).splitlines()[0]}") from None
     for entity in files:
         con.execute(f"DROP TABLE IF EXISTS stg_{entity}")
     stats.seconds = time.perf_counter() - t0
@@ -378,27 +381,43 @@ _INPUTS_T = '[{"index": "INTEGER", "spent_transaction_hash": "VARCHAR", "spent_o
 _OUTPUTS_T = '[{"index": "INTEGER", "addresses": ["VARCHAR"], "value": "BIGINT", "type": "VARCHAR", "script_hex": "VARCHAR"}]'
 
 
-def _insert_utxo(con: duckdb.DuckDBPyConnection, chain: str, files: dict) -> dict[str, int]:
+def _fail_at(con: duckdb.DuckDBPyConnection, files: list[Path], spec: dict, stg: str, bad_sql: str, reason: str) -> None:
+    """Raise InputError for the first staged row where ``bad_sql`` holds, with its file and line."""
+    row = con.execute(f"SELECT _file, hash FROM {stg} WHERE {bad_sql} ORDER BY _file LIMIT 1").fetchone()
+    if row is None:
+        return
+    path = files[row[0]]
+    cols = list(dict.fromkeys([*spec["required"], *spec["optional"]]))
+    line = locate_line(con, path, cols, "json", f"hash IS DISTINCT FROM {sql_str(row[1])}")
+    raise InputError(str(path), line, f"transaction {row[1]}: {reason}")
+
+
+def _insert_utxo(con: duckdb.DuckDBPyConnection, chain: str, files: dict, spec: dict) -> dict[str, int]:
     added: dict[str, int] = {}
     c = sql_str(chain)
     added["blocks"] = _insert_blocks(con, chain, files)
     if not files.get("transactions"):
         return added
-    hint = str(files["transactions"][0])
-    try:
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE load_btx AS
-            SELECT hash, block_number::BIGINT AS block_number, {_ts('block_timestamp')} AS block_time,
-                   coalesce(TRY_CAST("index" AS INTEGER), -1) AS tx_index, coalesce(is_coinbase = 'true', FALSE) AS is_coinbase,
-                   TRY_CAST(fee AS HUGEINT) AS fee, from_json(inputs, '{_INPUTS_T}') AS inputs,
-                   from_json(outputs, '{_OUTPUTS_T}') AS outputs
-            FROM stg_transactions"""
-        )
-    except duckdb.Error as exc:
-        raise InputError(hint, None, f"malformed inputs/outputs: {str(exc).splitlines()[0]}") from None
-    bad = con.execute("SELECT hash FROM load_btx WHERE list_bool_or(list_transform(outputs, lambda o: o.value IS NULL OR o.value < 0)) LIMIT 1").fetchone()
-    if bad:
-        raise InputError(hint, None, f"transaction {bad[0]} has an output without a non-negative integer value")
+    tx_files, tx_spec = files["transactions"], spec["transactions"]
+    # Nested inputs/outputs: well-formed JSON lists with the fields bitcoin-etl always writes.
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE load_btx AS
+        SELECT _file, hash, TRY_CAST(block_number AS BIGINT) AS block_number, {_ts('block_timestamp')} AS block_time,
+               coalesce(TRY_CAST("index" AS INTEGER), -1) AS tx_index, coalesce(is_coinbase = 'true', FALSE) AS is_coinbase,
+               TRY_CAST(fee AS HUGEINT) AS fee,
+               CASE WHEN json_valid(inputs) AND json_type(inputs) = 'ARRAY' THEN TRY(from_json(inputs, '{_INPUTS_T}')) END AS inputs,
+               CASE WHEN json_valid(outputs) AND json_type(outputs) = 'ARRAY' THEN TRY(from_json(outputs, '{_OUTPUTS_T}')) END AS outputs
+        FROM stg_transactions"""
+    )
+    _fail_at(con, tx_files, tx_spec, "load_btx", "outputs IS NULL OR inputs IS NULL",
+             "inputs and outputs must be JSON lists of objects with integer index and value")
+    _fail_at(con, tx_files, tx_spec, "load_btx",
+             "list_bool_or(list_transform(outputs, lambda o: o.value IS NULL OR o.value < 0 OR o.index IS NULL))",
+             "every output needs an integer index and a non-negative integer value")
+    _fail_at(con, tx_files, tx_spec, "load_btx",
+             "NOT is_coinbase AND list_bool_or(list_transform(inputs, lambda i: i.index IS NULL OR i.spent_transaction_hash IS NULL "
+             "OR i.spent_output_index IS NULL OR i.value < 0))",
+             "every input needs index, spent_transaction_hash, spent_output_index and a non-negative value (or none)")
     lo_hi = "(SELECT min(block_number) FROM load_btx) AND (SELECT max(block_number) FROM load_btx)"
     # bitcoin-etl repeats duplicate txids (BIP 30) per block: key on (hash, block_number) when staging.
     added["transactions"] = _count_insert(

@@ -35,7 +35,7 @@ class Check:
     """``column`` must satisfy ``predicate`` (SQL over the text column ``c``) wherever it is not NULL."""
 
     column: str
-    kind: str  # 'hash' | 'address' | 'uint' | 'int' | 'required' | 'bool01'
+    kind: str  # 'hash' | 'txid' | 'address' | 'uint' | 'int' | 'required' | 'bool01'
     required: bool = False
 
     def predicate(self) -> str:
@@ -45,6 +45,7 @@ class Check:
             "address": f"(length({c}) = 42 AND regexp_full_match({c}, '{ADDRESS_RE}'))",
             "uint": f"(regexp_full_match({c}, '{UINT_RE}') AND (length({c}) < 78 OR {c} <= '{UINT256_MAX_TEXT}'))",
             "int": f"regexp_full_match({c}, '-?[0-9]{{1,18}}')",
+            "txid": f"(length({c}) = 64 AND regexp_full_match({c}, '[0-9a-fA-F]{{64}}'))",
             "bool01": f"{c} IN ('0', '1', 'true', 'false', 'True', 'False')",
             "required": "TRUE",
         }[self.kind]
@@ -58,6 +59,7 @@ class Check:
             "address": "a 0x-prefixed 20-byte hex address",
             "uint": "an unsigned integer no larger than 2^256-1",
             "int": "an integer",
+            "txid": "64 hex digits",
             "bool01": "0 or 1",
             "required": "present",
         }[self.kind]
