@@ -18,8 +18,11 @@ app = typer.Typer(
 #: Command modules, in help order. Each defines ``register(app)``.
 COMMAND_MODULES = [
     "ingest",
+    "ingest_rpc",
     "ingest_files",
     "info",
+    "tags",
+    "cluster",
 ]
 
 for _name in COMMAND_MODULES:

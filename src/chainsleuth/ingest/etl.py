@@ -238,7 +238,7 @@ def _insert_account(con: duckdb.DuckDBPyConnection, chain: str, native: str, fil
         status_src.append("SELECT transaction_hash AS tx, max(CASE WHEN coalesce(status, '1') = '1' THEN 1 ELSE 0 END) AS status, "
                           "NULL AS gas_used, NULL AS egp, NULL AS created "
                           "FROM stg_traces WHERE coalesce(trace_address, '') = '' AND transaction_hash IS NOT NULL "
-                          "AND trace_type IN ('call', 'create') GROUP BY transaction_hash")
+                          "AND trace_type IN ('call', 'create', 'create2') GROUP BY transaction_hash")
     if status_src:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE load_status AS SELECT tx, min(status) AS status, max(gas_used) AS gas_used, "
@@ -257,7 +257,7 @@ def _insert_account(con: duckdb.DuckDBPyConnection, chain: str, native: str, fil
             SELECT DISTINCT {c} AS chain, lower(t.hash) AS hash, t.block_number::BIGINT AS block_number,
                    {time_expr} AS block_time, t.transaction_index::INTEGER AS tx_index,
                    lower(t.from_address) AS from_address,
-                   lower(coalesce(t.to_address, st.created)) AS to_address,
+                   lower(t.to_address) AS to_address, lower(st.created) AS created,
                    TRY_CAST(t.value AS HUGEINT) AS value, t.value AS value_text,
                    TRY_CAST(st.gas_used AS BIGINT) * TRY_CAST(coalesce(st.egp, t.gas_price) AS HUGEINT) AS fee,
                    TRY_CAST(coalesce(st.egp, t.gas_price) AS HUGEINT) AS gas_price,
@@ -280,7 +280,7 @@ def _insert_account(con: duckdb.DuckDBPyConnection, chain: str, native: str, fil
         amt, ovf = amount_sql("value_text")
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE load_native AS SELECT chain, block_number, block_time, hash AS tx_hash, tx_index, 'native' AS kind, '' AS position,
-                   0 AS seq, from_address, to_address, {sql_str(native)} AS asset, {amt} AS amount, {ovf} AS amount_overflow
+                   0 AS seq, from_address, coalesce(to_address, created) AS to_address, {sql_str(native)} AS asset, {amt} AS amount, {ovf} AS amount_overflow
             FROM load_tx WHERE value_text <> '0' AND coalesce(status, 1) = 1"""
         )
         _insert_transfers(con, chain, "load_native", added, "native")
@@ -332,7 +332,7 @@ def _insert_account(con: duckdb.DuckDBPyConnection, chain: str, native: str, fil
               AND coalesce(tr.status, '1') = '1'
               AND coalesce(tr.call_type, '') NOT IN ('delegatecall', 'callcode', 'staticcall')
               AND (tr.trace_type IN ('reward', 'genesis')
-                   OR (tr.trace_type IN ('call', 'create', 'suicide') AND coalesce(tr.trace_address, '') <> ''))"""
+                   OR (tr.trace_type IN ('call', 'create', 'create2', 'suicide') AND coalesce(tr.trace_address, '') <> ''))"""
         )
         _require_times(con, "load_tr", str(files["traces"][0]))
         _insert_transfers(con, chain, "load_tr", added, "internal")

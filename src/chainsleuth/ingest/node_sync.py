@@ -158,24 +158,29 @@ class _Inconsistent(Exception):
 
 
 def find_fork(con: duckdb.DuckDBPyConnection, src: NodeSource, below: int, max_depth: int) -> tuple[int, str | None]:
-    """Highest block <= ``below`` whose stored hash equals the node's: (number, hash); (-1, None) if none is stored."""
+    """Highest block <= ``below`` whose stored hash equals the node's: (number, hash).
+
+    Compares at most ``max_depth`` blocks back; (lowest stored - 1, None) when every stored block from there
+    up differs (the whole stored range is orphaned), (-1, None) when nothing is stored.
+    """
     lowest = con.execute("SELECT min(number) FROM blocks WHERE chain = ?", [src.chain]).fetchone()[0]
     if lowest is None:
         return -1, None
+    floor = max(lowest, below - max_depth)
     n = below
-    while n >= lowest:
-        if below - n > max_depth:
-            raise ChainsleuthError(
-                f"{src.chain}: reorganisation deeper than {max_depth} blocks below block {below}: refusing to delete "
-                "that much; check the node is on the right network, or raise --max-reorg-depth"
-            )
-        lo = max(lowest, n - 63)
+    while n >= floor:
+        lo = max(floor, n - 63)
         stored = _stored_hashes(con, src.chain, lo, n)
         node = src.hashes(range(lo, n + 1))
         for k in range(n, lo - 1, -1):
             if k in stored and node.get(k) == stored[k]:
                 return k, stored[k]
         n = lo - 1
+    if floor > lowest:
+        raise ChainsleuthError(
+            f"{src.chain}: reorganisation deeper than {max_depth} blocks below block {below}: refusing to delete "
+            "that much; check the node is on the right network, or raise --max-reorg-depth"
+        )
     return lowest - 1, None
 
 
@@ -345,7 +350,7 @@ def _commit(
             con.execute(
                 "INSERT INTO ingest_state (chain, source, last_block, last_hash) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (chain, source) DO UPDATE SET last_block = excluded.last_block, "
-                "last_hash = excluded.last_hash, updated_at = current_timestamp",
+                "last_hash = excluded.last_hash, updated_at = now()::TIMESTAMP",
                 [src.chain, src.source, last_number, last_hash],
             )
         total = sum(added.values())
