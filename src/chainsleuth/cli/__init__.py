@@ -23,6 +23,14 @@ COMMAND_MODULES = [
     "info",
     "tags",
     "cluster",
+    "trace",
+    "incidents",
+    "case",
+    "attribute",
+    "report",
+    "screen",
+    "watch",
+    "serve",
 ]
 
 for _name in COMMAND_MODULES:

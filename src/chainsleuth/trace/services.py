@@ -1,0 +1,104 @@
+"""What tracing does at services: which labelled addresses stop a trace and how.
+
+* exit: custodial services that can freeze or identify (chainsleuth.model.EXIT_CATEGORIES, plus gambling,
+  payment and market operators, which pool customer funds the same way);
+* mixer: an exit point whose tainted amount is reported, optionally followed by demixing;
+* swap (DEX): taint sent in is carried to what the same transaction pays out;
+* bridge: a lock, matched to its release on another chain;
+* service: other contracts (DeFi) where value stops being traceable;
+* burn: the zero and dead addresses.
+
+Unlabelled addresses that forward (nearly) everything to one exchange wallet are exchange deposit addresses
+(the "deposit address" heuristic of Victor 2020, "Address clustering heuristics for Ethereum", FC): the labels
+package finds them ledger-wide (``deposit_addresses``); :func:`recognise_deposits` repeats the test on the
+traced window so a trace recognises them even where that job has not run.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from chainsleuth.labels import address_labels
+from chainsleuth.model import EXIT_CATEGORIES
+
+ROLE_EXIT, ROLE_MIXER, ROLE_SWAP, ROLE_BRIDGE, ROLE_SERVICE, ROLE_BURN = "exit", "mixer", "swap", "bridge", \
+    "service", "burn"
+EXIT_LIKE = {str(c) for c in EXIT_CATEGORIES} | {"gambling", "payment", "market"}
+CATEGORY_ROLE = {**dict.fromkeys(EXIT_LIKE, ROLE_EXIT), "mixer": ROLE_MIXER, "dex": ROLE_SWAP,
+                 "bridge": ROLE_BRIDGE, "defi": ROLE_SERVICE}
+BURN_ADDRESSES = ("0x0000000000000000000000000000000000000000", "0x000000000000000000000000000000000000dead")
+
+#: Non-custodial services: value they take in and pay out within one transaction passes through (a DEX swap,
+#: a router, a bridge inbox forwarding to its bridge); taint follows it there.
+PASS_THROUGH = frozenset({ROLE_SWAP, ROLE_BRIDGE, ROLE_SERVICE})
+
+#: A deposit address forwards at least this share of what it sends to a single exchange wallet.
+DEPOSIT_FORWARD_SHARE = 0.95
+#: ... and has received from at least this many distinct senders over its history (a laundering hop that
+#: forwards everything to an exchange has one).
+DEPOSIT_MIN_SENDERS = 2
+
+
+def labels_of(con: duckdb.DuckDBPyConnection, chain: str):
+    """``chainsleuth.labels.address_labels`` (after consuming any pending result on the connection)."""
+    con.execute("SELECT 1").fetchall()
+    return address_labels(con, chain)
+
+
+def load_labels(con: duckdb.DuckDBPyConnection, chain: str, sources: list[str]) -> None:
+    """Temp tables for the trace: ``_tr_lab`` (id, address, label, category, entity, via, role) for every
+    labelled address in the chain's trace index, ``_tr_stop`` (ids a trace does not expand; sources never
+    are) and ``_tr_swap`` (DEX ids)."""
+    labels = labels_of(con, chain)
+    con.register("_tr_labels_arrow", labels)
+    cases = " ".join(f"WHEN '{c}' THEN '{r}'" for c, r in CATEGORY_ROLE.items())
+    burn = ", ".join(f"'{a}'" for a in BURN_ADDRESSES)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _tr_lab AS
+        SELECT n.id, n.address, l.label, l.category, l.entity, l.via,
+               CASE WHEN n.address IN ({burn}) THEN '{ROLE_BURN}' ELSE CASE l.category {cases} END END AS role
+        FROM trace_nodes n LEFT JOIN _tr_labels_arrow l ON l.address = n.address
+        WHERE n.chain = $chain AND (l.address IS NOT NULL OR n.address IN ({burn}))""",
+        {"chain": chain},
+    )
+    con.unregister("_tr_labels_arrow")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _tr_stop AS SELECT id FROM _tr_lab WHERE role IS NOT NULL "
+        "AND address NOT IN (SELECT unnest(?::VARCHAR[]))",
+        [sources],
+    )
+    roles = ", ".join(f"'{r}'" for r in sorted(PASS_THROUGH))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _tr_swap AS SELECT id FROM _tr_lab WHERE role IN ({roles})")
+
+
+def label_map(con: duckdb.DuckDBPyConnection, ids: np.ndarray) -> dict[int, tuple]:
+    """id -> (address, label, category, entity, via, role) for the labelled ones among ``ids``."""
+    if ids.size == 0:
+        return {}
+    rows = con.execute(
+        "SELECT id, address, label, category, entity, via, role FROM _tr_lab WHERE id IN (SELECT unnest(?::INTEGER[]))",
+        [ids.astype(np.int64).tolist()],
+    ).fetchall()
+    return {int(r[0]): tuple(r[1:]) for r in rows}
+
+
+def recognise_deposits(src: np.ndarray, dst: np.ndarray, active_src: np.ndarray, candidates: np.ndarray,
+                       exchange_ids: np.ndarray) -> dict[int, int]:
+    """Deposit address -> exchange wallet id, for unlabelled ``candidates`` at least
+    :data:`DEPOSIT_FORWARD_SHARE` of whose outgoing transfers in the traced window (counted, so that assets
+    with different units weigh alike) go to one exchange wallet."""
+    sel = active_src & np.isin(src, candidates)
+    if not sel.any():
+        return {}
+    df = pd.DataFrame({"s": src[sel], "d": dst[sel]})
+    per = df.groupby(["s", "d"], sort=False).size().rename("n").reset_index()
+    tot = per.groupby("s")["n"].sum()
+    per = per[np.isin(per["d"].to_numpy(), exchange_ids)]
+    if per.empty:
+        return {}
+    best = per.sort_values("n", ascending=False).drop_duplicates("s")
+    share = best["n"].to_numpy() / tot.reindex(best["s"]).to_numpy()
+    ok = share >= DEPOSIT_FORWARD_SHARE
+    return dict(zip(best["s"].to_numpy()[ok].tolist(), best["d"].to_numpy()[ok].tolist(), strict=True))

@@ -1,0 +1,310 @@
+"""Tracing on UTXO chains: exact per-output propagation.
+
+Each transaction is a node whose inputs all happen before its outputs, so the account-model sweep applies
+unchanged with nodes = transactions and edges = outputs (from the creating to the spending transaction):
+poison taints every output of a transaction with a tainted input, haircut gives every output (and the fee)
+the transaction's tainted share (Möser, Böhme & Breuker 2014), FIFO lays inputs (by input index) and then
+outputs and the fee (by output index) on one tape (Anderson et al. 2019, Clayton's Case).
+
+Forward from addresses: every output paying a source address at/after ``after`` is tainted (what the
+addresses received); expansion follows spends hop by hop until outputs reach labelled services or stay
+unspent. Outputs at services are exit points; unspent tainted outputs at unlabelled addresses are resting.
+Backward from addresses: the outputs they received, back through the transactions that created them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+import duckdb
+import numpy as np
+
+from chainsleuth.errors import ChainsleuthError, NotFoundError
+from chainsleuth.trace.pricing import Pricer
+from chainsleuth.trace.result import TOTAL_KEYS, ExitPoint, FlowEdge, Resting, TraceResult
+from chainsleuth.trace.services import (
+    CATEGORY_ROLE,
+    DEPOSIT_FORWARD_SHARE,
+    DEPOSIT_MIN_SENDERS,
+    ROLE_EXIT,
+    ROLE_MIXER,
+    labels_of,
+)
+from chainsleuth.trace.sweep import FlowGraph, sweep
+
+#: UTXO-only service categories that stop a trace.
+UTXO_ROLES = {**CATEGORY_ROLE, "coinjoin": ROLE_MIXER}
+
+
+def _time_block(con, chain: str, value, upper: bool) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        return int(value)
+    t = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    if t.tzinfo is not None:
+        t = (t - t.utcoffset()).replace(tzinfo=None)
+    agg, cmp = ("max", "<=") if upper else ("min", ">=")
+    b = con.execute(f"SELECT {agg}(block_number) FROM utxo_outputs WHERE chain = ? AND block_time {cmp} ?",
+                    [chain, t]).fetchone()[0]
+    return int(b) if b is not None else (-1 if upper else 2**62)
+
+
+def trace_utxo(con: duckdb.DuckDBPyConnection, addrs: list[str], chain: str, *, after, until, opts, params,
+               seeds: list[tuple[str, int, float, int, str]] | None = None) -> TraceResult:
+    """``seeds``: (tx_hash, output_index, fraction, hop, kind) outputs tainted before the trace starts."""
+    fw = opts.direction == "forward"
+    result = TraceResult(sources=addrs, chain=chain, model=opts.model, direction=opts.direction, parameters=params)
+    lo = _time_block(con, chain, after, False)
+    hi = _time_block(con, chain, until, True)
+    lo_q, hi_q = (lo if lo is not None else 0), (hi if hi is not None else 2**62)
+    lab = labels_of(con, chain)
+    labels = {a: (lbl, c, e, v, UTXO_ROLES.get(c)) for a, lbl, c, e, v in zip(
+        *(lab.column(k).to_pylist() for k in ("address", "label", "category", "entity", "via")), strict=True)}
+    stops = sorted(a for a, v in labels.items() if v[4] and a not in set(addrs))
+    con.execute("CREATE OR REPLACE TEMP TABLE _u_stop AS SELECT unnest(?::VARCHAR[]) AS address", [stops])
+    con.execute("CREATE OR REPLACE TEMP TABLE _u_src AS SELECT unnest(?::VARCHAR[]) AS address", [addrs])
+
+    # ---- seed outputs (forward) / demanded outputs (backward)
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _u_seed AS
+        SELECT o.tx_hash, o.output_index, 1.0::DOUBLE AS frac, 0 AS hop,
+               NOT EXISTS (SELECT 1 FROM utxo_inputs i JOIN _u_src s ON s.address = i.address
+                           WHERE i.chain = o.chain AND i.tx_hash = o.tx_hash) AS external
+        FROM utxo_outputs o JOIN _u_src s ON s.address = o.address
+        WHERE o.chain = $c AND o.block_number BETWEEN $lo AND $hi""", {"c": chain, "lo": lo_q, "hi": hi_q})
+    if seeds:
+        con.execute(
+            "INSERT INTO _u_seed SELECT unnest(?::VARCHAR[]), unnest(?::INTEGER[]), unnest(?::DOUBLE[]), "
+            "unnest(?::INTEGER[]), TRUE",
+            [[s[0] for s in seeds], [s[1] for s in seeds], [s[2] for s in seeds], [s[3] for s in seeds]])
+    n_seed = con.execute("SELECT count(*) FROM _u_seed").fetchone()[0]
+    if n_seed == 0:
+        raise NotFoundError(f"no outputs paying {', '.join(addrs[:3])} on {chain} in the chosen range")
+
+    # ---- expansion: transactions reachable by spending (forward) / creating (backward)
+    con.execute("CREATE OR REPLACE TEMP TABLE _u_tx (tx_hash VARCHAR PRIMARY KEY, hop INTEGER)")
+    con.execute("CREATE OR REPLACE TEMP TABLE _u_front AS SELECT tx_hash, output_index FROM _u_seed")
+    hops_done = 0
+    for h in range(1, opts.max_hops + 1):
+        if fw:
+            new = """SELECT DISTINCT i.tx_hash FROM utxo_inputs i JOIN _u_front f
+                      ON i.spent_tx_hash = f.tx_hash AND i.spent_output_index = f.output_index
+                      WHERE i.chain = $c AND i.block_number <= $hi"""
+        else:
+            new = """SELECT DISTINCT i.spent_tx_hash AS tx_hash FROM utxo_inputs i JOIN _u_front f
+                     ON i.tx_hash = f.tx_hash WHERE i.chain = $c AND i.block_number >= $lo"""
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _u_new AS SELECT n.tx_hash FROM ({new}) n
+                        ANTI JOIN _u_tx t ON t.tx_hash = n.tx_hash""", {"c": chain, "hi": hi_q} if fw else
+                    {"c": chain, "lo": lo_q})
+        if con.execute("SELECT count(*) FROM _u_new").fetchone()[0] == 0:
+            break
+        hops_done = h
+        con.execute(f"INSERT INTO _u_tx SELECT tx_hash, {h} FROM _u_new")
+        if fw:  # outputs of the new transactions, unless paid to a service
+            con.execute("""CREATE OR REPLACE TEMP TABLE _u_front AS
+                SELECT o.tx_hash, o.output_index FROM utxo_outputs o SEMI JOIN _u_new n ON n.tx_hash = o.tx_hash
+                WHERE o.chain = $c AND (o.address IS NULL OR o.address NOT IN (SELECT address FROM _u_stop))""",
+                        {"c": chain})
+        else:  # inputs of the new transactions, unless they came from a service
+            con.execute("""CREATE OR REPLACE TEMP TABLE _u_front AS
+                SELECT n.tx_hash FROM _u_new n WHERE n.tx_hash NOT IN (
+                    SELECT o.tx_hash FROM utxo_outputs o JOIN _u_stop s ON s.address = o.address
+                    WHERE o.chain = $c AND o.tx_hash IN (SELECT tx_hash FROM _u_new))""", {"c": chain})
+
+    # ---- pull: every output created or spent by a traced transaction, plus the seeds
+    rows = con.execute(
+        """WITH outs AS (
+            SELECT o.tx_hash, o.output_index, o.block_number, o.block_time, o.address, o.value FROM utxo_outputs o
+            WHERE o.chain = $c AND (o.tx_hash IN (SELECT tx_hash FROM _u_tx)
+               OR (o.tx_hash, o.output_index) IN (SELECT (tx_hash, output_index) FROM _u_seed)
+               OR (o.tx_hash, o.output_index) IN (SELECT (spent_tx_hash, spent_output_index) FROM utxo_inputs
+                                                  WHERE chain = $c AND tx_hash IN (SELECT tx_hash FROM _u_tx))))
+        SELECT o.tx_hash, o.output_index, o.block_number, o.block_time, o.address, o.value,
+               i.tx_hash, i.input_index, i.block_number, xo.tx_index, xi.tx_index,
+               s.frac, s.hop, s.external
+        FROM outs o
+        LEFT JOIN utxo_inputs i ON i.chain = $c AND i.spent_tx_hash = o.tx_hash AND i.spent_output_index = o.output_index
+        LEFT JOIN transactions xo ON xo.chain = $c AND xo.hash = o.tx_hash
+        LEFT JOIN transactions xi ON xi.chain = $c AND xi.hash = i.tx_hash
+        LEFT JOIN _u_seed s ON s.tx_hash = o.tx_hash AND s.output_index = o.output_index""",
+        {"c": chain}).fetchall()
+    fees = con.execute(
+        """SELECT x.hash, x.block_number, x.block_time, x.tx_index, x.fee FROM transactions x
+           WHERE x.chain = $c AND x.hash IN (SELECT tx_hash FROM _u_tx) AND x.fee > 0""", {"c": chain}).fetchall()
+    txs = dict(con.execute("SELECT tx_hash, hop FROM _u_tx").fetchall())
+    tx_ids = {t: k for k, t in enumerate(sorted(txs))}
+    first_in = dict(con.execute(
+        """SELECT tx_hash, arg_min(address, input_index) FROM utxo_inputs WHERE chain = ? AND tx_hash IN
+           (SELECT tx_hash FROM _u_tx UNION SELECT tx_hash FROM _u_seed) GROUP BY tx_hash""", [chain]).fetchall())
+
+    if fw:
+        _recognise_deposits(con, chain, rows, labels, txs)
+
+    # ---- the flow graph: node = transaction; edge = output (creator -> spender) or fee (creator -> none)
+    E = len(rows) + len(fees)
+    src = np.full(E, -1, dtype=np.int64)
+    dst = np.full(E, -1, dtype=np.int64)
+    amount = np.zeros(E)
+    okey = np.zeros((E, 4), dtype=np.int64)
+    ikey = np.zeros((E, 4), dtype=np.int64)
+    seed = np.zeros(E)
+    info: list[tuple] = []
+    for k, r in enumerate(rows):
+        tx, oi, blk, t, address, value, sp_tx, sp_ii, sp_blk, txi, sp_txi, frac, _shop, _ext = r
+        creator_in = tx in tx_ids
+        spender_in = sp_tx in tx_ids if sp_tx else False
+        if fw and address in labels and labels[address][4] == ROLE_EXIT:
+            spender_in = False  # a (recognised) deposit address: the exchange's sweep is not followed
+        if fw:
+            src[k] = tx_ids[tx] if creator_in else -1
+            dst[k] = tx_ids[sp_tx] if spender_in else -1
+        else:  # backward: value flows the same way; demand enters at the sources' outputs
+            src[k] = tx_ids[tx] if creator_in else -1
+            dst[k] = tx_ids[sp_tx] if spender_in else -1
+        amount[k] = float(value)
+        okey[k] = (blk, txi if txi is not None else 0, 1, oi)
+        ikey[k] = (sp_blk if sp_blk is not None else blk, sp_txi if sp_txi is not None else 0, 0,
+                   sp_ii if sp_ii is not None else 0)
+        if frac is not None and fw:
+            seed[k] = frac
+        info.append(("out", tx, oi, blk, t, address, int(value), frac is not None, _ext, _shop))
+    for j, (tx, blk, t, txi, fee) in enumerate(fees):
+        k = len(rows) + j
+        src[k] = tx_ids[tx]
+        amount[k] = float(fee)
+        okey[k] = (blk, txi or 0, 2, 0)
+        ikey[k] = okey[k]
+        info.append(("fee", tx, -1, blk, t, None, int(fee), False, False, 0))
+    allk = np.vstack([okey, ikey])
+    order = np.lexsort(allk.T[::-1])
+    rank = np.empty(2 * E, dtype=np.int64)
+    srt = allk[order]
+    diff = np.ones(2 * E, bool)
+    if E:
+        diff[1:] = np.any(srt[1:] != srt[:-1], axis=1)
+    rank[order] = np.cumsum(diff) - 1
+    nodes = len(tx_ids)
+    source = np.zeros(nodes, bool)
+    if not fw:  # backward: demand on the outputs the target addresses received
+        seed_mask = np.array([x[7] for x in info])
+        tgt = np.zeros(E)
+        tgt[seed_mask] = 1.0
+        seed = tgt
+    g = FlowGraph(n_nodes=nodes, src=src, dst=dst, amount=amount, out_key=rank[:E], in_key=rank[E:],
+                  b0=np.zeros(nodes), source=source, seed=seed)
+    if not fw:
+        g.src, g.dst = dst.copy(), src.copy()  # demand travels from spender back to creator
+        g.out_key, g.in_key = -rank[E:], -rank[:E]
+    res = sweep(g, opts.model, "forward", opts.max_hops, gaps=opts.gaps)
+    return _report(con, chain, result, g, res, info, labels, txs, first_in, opts, hops_done, fw)
+
+
+def _recognise_deposits(con, chain: str, rows: list[tuple], labels: dict, txs: dict) -> None:
+    """Unlabelled addresses whose traced outputs an exchange sweeps (a transaction paying at least
+    DEPOSIT_FORWARD_SHARE of its value to exchange wallets) and that were paid by several transactions are
+    that exchange's deposit addresses (labels gains them, for this trace)."""
+    outs_by_tx: dict[str, list[tuple[str | None, int]]] = defaultdict(list)
+    for r in rows:
+        if r[0] in txs:
+            outs_by_tx[r[0]].append((r[4], int(r[5])))
+    exch = {a for a, v in labels.items() if v[1] in ("exchange", "hot_wallet")}
+    sweep_to: dict[str, str] = {}
+    for tx, outs in outs_by_tx.items():
+        total = sum(v for _, v in outs)
+        to_ex = [(v, a) for a, v in outs if a in exch]
+        if total > 0 and to_ex and sum(v for v, _ in to_ex) >= DEPOSIT_FORWARD_SHARE * total:
+            sweep_to[tx] = max(to_ex)[1]
+    cands = {r[4]: sweep_to[r[6]] for r in rows if r[6] in sweep_to and r[4] and r[4] not in labels}
+    if not cands:
+        return
+    many = {a for (a,) in con.execute(
+        "SELECT address FROM utxo_outputs WHERE chain = ? AND address IN (SELECT unnest(?::VARCHAR[])) "
+        "GROUP BY address HAVING count(DISTINCT tx_hash) >= ?", [chain, sorted(cands), DEPOSIT_MIN_SENDERS]).fetchall()}
+    for a in many:
+        w = labels[cands[a]]
+        ent = w[2] or w[0]
+        labels[a] = (f"{ent} deposit address", "deposit", ent, "deposit-heuristic-trace", ROLE_EXIT)
+
+
+def _report(con, chain, result, g, res, info, labels, txs, first_in, opts, hops_done, fw) -> TraceResult:
+    native = con.execute("SELECT native_asset FROM chains WHERE chain = ?", [chain]).fetchone()[0]
+    pricer = Pricer(con, chain, [native])
+    totals = dict.fromkeys(TOTAL_KEYS, 0)
+    usd = dict.fromkeys(TOTAL_KEYS, 0.0)
+
+    def price(amount: int, t) -> float | None:
+        day = np.array([(t.date() - datetime(1970, 1, 1).date()).days])
+        u = pricer.unit_usd(np.array([0]), day)[0]
+        return None if np.isnan(u) else float(amount) * float(u)
+
+    def add(k: str, amount: int, t) -> None:
+        totals[k] += amount
+        p = price(amount, t)
+        if p is not None:
+            usd[k] += p
+
+    exits: dict[str, dict] = {}
+    rests: dict[str, dict] = {}
+    frac = np.divide(res.taint, g.amount, out=np.zeros_like(g.amount), where=g.amount > 0)
+    for k, (typ, tx, oi, blk, t, address, value, is_seed, external, seed_hop) in enumerate(info):
+        f = float(frac[k])
+        if f <= 1e-12:
+            continue
+        amt = value if f >= 1 - 1e-9 else int(round(value * f))
+        hop = int(res.hop[k]) + (int(seed_hop) if is_seed and seed_hop else 0)
+        if is_seed and external and fw:
+            add("source" if result.sources else "bridged_in", amt, t)
+        kind = "fee" if typ == "fee" else "transfer"
+        lab = labels.get(address) if address else None
+        role = lab[4] if lab else None
+        if role == ROLE_MIXER:
+            kind = "mixer"
+        result.edges.append(FlowEdge(chain=chain, tx_hash=tx, block_number=int(blk), time=t,
+                                     from_=first_in.get(tx), to=address, asset=native, symbol=native, amount=amt,
+                                     usd=price(amt, t), hop=hop, kind=kind))
+        if typ == "fee":
+            add("fees", amt, t)
+            continue
+        if g.dst[k] >= 0:
+            continue  # spent inside the trace (backward: created inside it)
+        if role in (ROLE_EXIT, ROLE_MIXER):
+            add("in_mixers" if role == ROLE_MIXER else "to_exits", amt, t)
+            ex = exits.setdefault(address, {"amount": 0, "usd": None, "tx": [], "hop": hop, "lab": lab})
+            ex["amount"] += amt
+            p = price(amt, t)
+            if p is not None:
+                ex["usd"] = (ex["usd"] or 0.0) + p
+            ex["tx"].append(tx)
+            ex["hop"] = min(ex["hop"], hop)
+        elif role is not None:
+            add("in_services", amt, t)
+        else:
+            add("resting", amt, t)
+            key = address or f"{tx}:{oi}"
+            r = rests.setdefault(key, {"amount": 0, "usd": None, "tx": [], "lab": lab,
+                                       "hop_limited": hop >= opts.max_hops})
+            r["amount"] += amt
+            p = price(amt, t)
+            if p is not None:
+                r["usd"] = (r["usd"] or 0.0) + p
+            r["tx"].append(tx)
+    for a, ex in sorted(exits.items(), key=lambda kv: -kv[1]["amount"]):
+        lab = ex["lab"]
+        result.exits.append(ExitPoint(address=a, chain=chain, label=lab[0], category=lab[1], entity=lab[2], via=lab[3],
+                                      asset=native, symbol=native, amount=ex["amount"], usd=ex["usd"],
+                                      tx_hashes=sorted(set(ex["tx"])), hop=ex["hop"]))
+    for a, r in sorted(rests.items(), key=lambda kv: -kv[1]["amount"]):
+        lab = r["lab"]
+        result.resting.append(Resting(address=a, chain=chain, label=lab[0] if lab else None,
+                                      category=lab[1] if lab else None, asset=native, symbol=native,
+                                      amount=r["amount"], usd=r["usd"], tx_hashes=sorted(set(r["tx"])),
+                                      hop_limited=r["hop_limited"]))
+    result.edges.sort(key=lambda e: (e.block_number, e.hop, e.tx_hash))
+    result.totals = {"by_asset": [{"chain": chain, "asset": native, "symbol": native, **totals}], "usd": usd,
+                     "hops": int(res.hop.max(initial=0)), "iterations": res.iterations, "converged": res.converged,
+                     "expansion_hops": hops_done}
+    if not result.edges and result.sources:
+        raise ChainsleuthError(f"nothing to trace from {', '.join(result.sources[:3])} on {chain}")
+    return result
