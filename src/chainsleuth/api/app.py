@@ -30,7 +30,7 @@ from chainsleuth.api.guards import BodyLimit, RateLimit
 from chainsleuth.api.tokens import verify_token
 from chainsleuth.errors import AddressError, ChainsleuthError, InputError, NotFoundError
 from chainsleuth.report import casework
-from chainsleuth.report.jsonable import to_jsonable
+from chainsleuth.jsonable import to_jsonable
 from chainsleuth.screen import profile
 from chainsleuth.store.ledger import summary
 

@@ -11,11 +11,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, is_dataclass
-from datetime import date, datetime
-from decimal import Decimal
-from enum import Enum, StrEnum
-from pathlib import Path
+from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 import duckdb
@@ -24,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chainsleuth.errors import ChainsleuthError
+from chainsleuth.jsonable import to_jsonable
 
 console = Console(stderr=True)
 out = Console()
@@ -40,35 +37,6 @@ class Format(StrEnum):
 
 
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="text (tables) or json (stable keys).")]
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Convert results to JSON types. Exact integers beyond 2^53 become strings so no reader rounds them."""
-    if hasattr(obj, "to_dict"):
-        return to_jsonable(obj.to_dict())
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return to_jsonable(asdict(obj))
-    if hasattr(obj, "model_dump"):
-        return to_jsonable(obj.model_dump())
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set | frozenset):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
-        return obj
-    if isinstance(obj, int):
-        return obj if abs(obj) <= 2**53 else str(obj)
-    if isinstance(obj, float):
-        return obj
-    if isinstance(obj, Decimal):
-        return str(obj)
-    if isinstance(obj, datetime | date):
-        return obj.isoformat()
-    if isinstance(obj, Enum):
-        return obj.value
-    if isinstance(obj, Path):
-        return str(obj)
-    return str(obj)
 
 
 def print_json(obj: Any) -> None:

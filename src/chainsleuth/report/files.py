@@ -15,7 +15,7 @@ from typing import Any
 
 from chainsleuth.report.graphml import to_graphml
 from chainsleuth.report.html import render_html
-from chainsleuth.report.jsonable import to_jsonable
+from chainsleuth.jsonable import to_jsonable
 from chainsleuth.report.stix import to_stix
 
 

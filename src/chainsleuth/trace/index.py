@@ -9,6 +9,8 @@ traces reuse them until the ledger's fingerprint changes.
 
 from __future__ import annotations
 
+import threading
+
 import duckdb
 
 from chainsleuth import store
@@ -22,8 +24,21 @@ def fingerprint(con: duckdb.DuckDBPyConnection, chain: str) -> str:
     return f"{t[0]}:{t[1]}:{x[0]}:{x[1]}:{load[0]}"
 
 
+_BUILD_LOCK = threading.Lock()
+
+
 def ensure_index(con: duckdb.DuckDBPyConnection, chain: str, *, force: bool = False) -> bool:
-    """Build or refresh the chain's trace index if the ledger changed; True if it was (re)built."""
+    """Build or refresh the chain's trace index if the ledger changed; True if it was (re)built.
+
+    Serialised within the process (the API traces from several threads): a second caller waits, then finds
+    the index fresh. A concurrent writer in another process makes this transaction fail and roll back whole;
+    the caller then sees a clear database error and can retry.
+    """
+    with _BUILD_LOCK:
+        return _ensure_index(con, chain, force=force)
+
+
+def _ensure_index(con: duckdb.DuckDBPyConnection, chain: str, *, force: bool) -> bool:
     fp = fingerprint(con, chain)
     row = con.execute("SELECT fingerprint FROM trace_index_state WHERE chain = ?", [chain]).fetchone()
     if row and row[0] == fp and not force:
@@ -80,5 +95,9 @@ def ensure_index(con: duckdb.DuckDBPyConnection, chain: str, *, force: bool = Fa
             {"chain": chain, "native": native_asset},
         )
         edges = con.execute("SELECT count(*) FROM trace_edges WHERE chain = ?", [chain]).fetchone()[0]
-        con.execute("INSERT INTO trace_index_state (chain, fingerprint, edges) VALUES (?, ?, ?)", [chain, fp, edges])
+        con.execute(
+            "INSERT INTO trace_index_state (chain, fingerprint, edges) VALUES (?, ?, ?) "
+            "ON CONFLICT (chain) DO UPDATE SET fingerprint = excluded.fingerprint, edges = excluded.edges",
+            [chain, fp, edges],
+        )
     return True

@@ -30,6 +30,9 @@ CATEGORY_ROLE = {**dict.fromkeys(EXIT_LIKE, ROLE_EXIT), "mixer": ROLE_MIXER, "de
                  "bridge": ROLE_BRIDGE, "defi": ROLE_SERVICE}
 BURN_ADDRESSES = ("0x0000000000000000000000000000000000000000", "0x000000000000000000000000000000000000dead")
 
+#: Words that mark a label or entity as a perpetrator rather than a service (see ``load_labels``).
+PERPETRATOR_RE = r"lazarus|bluenoroff|apt ?38|hacker|exploit|heist|drainer|ransom|scam|phish"
+
 #: Non-custodial services: value they take in and pay out within one transaction passes through (a DEX swap,
 #: a router, a bridge inbox forwarding to its bridge); taint follows it there.
 PASS_THROUGH = frozenset({ROLE_SWAP, ROLE_BRIDGE, ROLE_SERVICE})
@@ -53,7 +56,11 @@ def load_labels(con: duckdb.DuckDBPyConnection, chain: str, sources: list[str]) 
     are) and ``_tr_swap`` (DEX ids)."""
     labels = labels_of(con, chain)
     con.register("_tr_labels_arrow", labels)
-    cases = " ".join(f"WHEN '{c}' THEN '{r}'" for c, r in CATEGORY_ROLE.items())
+    cases = " ".join(f"WHEN '{c}' THEN '{r}'" for c, r in CATEGORY_ROLE.items() if c != "sanctioned")
+    # A sanctioned service (exchange, mixer) can freeze or absorb funds: an exit. A sanctioned *perpetrator*
+    # wallet (OFAC's Lazarus Group addresses) is part of the laundering path itself: tracing goes on through it.
+    perpetrator = "regexp_matches(lower(coalesce(l.entity, '') || ' ' || coalesce(l.label, '')), '" + PERPETRATOR_RE + "')"
+    cases += f" WHEN 'sanctioned' THEN CASE WHEN {perpetrator} THEN NULL ELSE '{ROLE_EXIT}' END"
     burn = ", ".join(f"'{a}'" for a in BURN_ADDRESSES)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _tr_lab AS

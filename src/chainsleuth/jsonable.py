@@ -1,6 +1,7 @@
-"""JSON conversion for report files and API responses, without importing the CLI package (which imports
-every command module, including the ones that import this). Same convention as ``cli.common.to_jsonable``:
-integers beyond 2^53 become decimal strings so no JSON reader rounds them; datetimes are ISO 8601."""
+"""JSON conversion shared by the CLI, report files and API responses.
+
+Integers beyond 2^53 become decimal strings so no JSON reader rounds them; datetimes are ISO 8601; result
+objects with ``to_dict()``, dataclasses and pydantic models are converted recursively."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ def to_jsonable(obj: Any) -> Any:
         return to_jsonable(obj.to_dict())
     if is_dataclass(obj) and not isinstance(obj, type):
         return to_jsonable(asdict(obj))
+    if hasattr(obj, "model_dump"):
+        return to_jsonable(obj.model_dump())
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple | set | frozenset):
