@@ -29,8 +29,8 @@ from chainsleuth.api import schemas
 from chainsleuth.api.guards import BodyLimit, RateLimit
 from chainsleuth.api.tokens import verify_token
 from chainsleuth.errors import AddressError, ChainsleuthError, InputError, NotFoundError
-from chainsleuth.report import casework
 from chainsleuth.jsonable import to_jsonable
+from chainsleuth.report import casework
 from chainsleuth.screen import profile
 from chainsleuth.store.ledger import summary
 

@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from chainsleuth.jsonable import to_jsonable
 from chainsleuth.report.graphml import to_graphml
 from chainsleuth.report.html import render_html
-from chainsleuth.jsonable import to_jsonable
 from chainsleuth.report.stix import to_stix
 
 
