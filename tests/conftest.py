@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from chainsleuth import store
+from fixtures_world import small_world  # noqa: F401  (session-scoped simulated world, seed 7)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()

@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "screen",
     "watch",
     "serve",
+    "simulate",
 ]
 
 for _name in COMMAND_MODULES:

@@ -1,0 +1,499 @@
+"""The UTXO chain: a round-based engine over an unspent-output pool, and the bitcoin-etl writer.
+
+Time advances in rounds of a few blocks. In each round, scheduled actions run first (service payments, the
+incidents' moves), then the background economy spends, sweeps, withdraws and mixes. Only outputs created
+in earlier rounds are spendable, so every input refers to an output that already exists and every output is
+spent at most once by construction; a coinbase per block collects the subsidy plus the block's fees.
+Transactions are built a batch at a time from (input pool index, group) and (group, output) arrays.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from chainsleuth.simulate.encode import BTC_TYPES, btc_scripts, fixed_width_strings, hex_matrix, keyed_bytes
+from chainsleuth.simulate.world import BTC_BLOCK_S, T0, AddressBook
+from chainsleuth.simulate.writer import group_join, join_lines, s, write_lines
+
+SUBSIDY = 312_500_000
+DUST = 546
+COINBASE_MATURITY_BLOCKS = 100
+
+
+def vsize(n_in: np.ndarray | int, n_out: np.ndarray | int) -> np.ndarray:
+    """Virtual size estimate of a P2WPKH-style transaction (bytes)."""
+    return 11 + 68 * np.asarray(n_in) + 31 * np.asarray(n_out)
+
+
+class UtxoEngine:
+    """Unspent pool + append-only logs of transactions, inputs and outputs."""
+
+    def __init__(
+        self, book: AddressBook, seed: int, rng: np.random.Generator, blocks_per_round: int, rounds: int
+    ):
+        self.book, self.seed, self.rng = book, seed, rng
+        self.bpr, self.rounds = blocks_per_round, rounds
+        # unspent pool
+        self.p_owner = np.zeros(0, np.int64)
+        self.p_addr = np.zeros(0, np.int64)
+        self.p_value = np.zeros(0, np.int64)
+        self.p_tx = np.zeros(0, np.int64)
+        self.p_vout = np.zeros(0, np.int64)
+        self.p_ready = np.zeros(0, np.int64)
+        self.p_alive = np.zeros(0, bool)
+        self._new: list[tuple[np.ndarray, ...]] = []
+        # logs
+        self.tx_block: list[np.ndarray] = []
+        self.tx_coinbase: list[np.ndarray] = []
+        self.n_tx = 0
+        self.ins: dict[str, list[np.ndarray]] = defaultdict(list)
+        self.outs: dict[str, list[np.ndarray]] = defaultdict(list)
+        self.block_fees = np.zeros(rounds * blocks_per_round + 2, dtype=np.int64)
+        self.schedule: dict[int, list[Callable[[UtxoEngine, int], None]]] = defaultdict(list)
+        self.round = 0
+        self.user_limit = 0  # owners below this id are ordinary users; the rest (services) are few
+        self._svc = np.zeros(0, np.int64)
+
+    # -- scheduling ---------------------------------------------------------------------------------------
+    def at(self, rnd: int, fn: Callable[[UtxoEngine, int], None]) -> None:
+        """Run ``fn(engine, round)`` at the start of round ``rnd`` (at least the next round)."""
+        self.schedule[max(rnd, self.round + 1)].append(fn)
+
+    def block_time(self, block: np.ndarray | int) -> np.ndarray:
+        b = np.asarray(block, dtype=np.int64)
+        return T0 + b * BTC_BLOCK_S + (b * 7919 % 241) - 120 * (b > 0)
+
+    def round_of_time(self, t: int) -> int:
+        """The round in which second ``t`` (since T0) falls."""
+        return int(t // (BTC_BLOCK_S * self.bpr))
+
+    # -- building ------------------------------------------------------------------------------------------
+    def build(
+        self,
+        in_idx: np.ndarray,
+        in_group: np.ndarray,
+        out_group: np.ndarray,
+        out_addr: np.ndarray,
+        out_value: np.ndarray,
+        out_owner: np.ndarray,
+        *,
+        ready_delay: int = 1,
+        coinbase_block: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Create one transaction per group 0..G-1 spending pool entries ``in_idx`` (grouped by ``in_group``)
+        and paying ``out_*`` (grouped by ``out_group``). Returns the transaction ids."""
+        out_group = np.asarray(out_group, dtype=np.int64)
+        g = int(out_group.max()) + 1 if len(out_group) else 0
+        if g == 0:
+            return np.zeros(0, np.int64)
+        ids = np.arange(self.n_tx, self.n_tx + g, dtype=np.int64)
+        self.n_tx += g
+        in_idx = np.asarray(in_idx, dtype=np.int64)
+        in_group = np.asarray(in_group, dtype=np.int64)
+        out_value = np.asarray(out_value, dtype=np.int64)
+        if coinbase_block is None:
+            if len(in_idx) and not self.p_alive[in_idx].all():
+                raise AssertionError("double spend in the simulator")
+            if len(in_idx) > 1 and (np.diff(np.sort(in_idx)) == 0).any():
+                raise AssertionError("an output spent twice in one round")
+            in_tot = np.bincount(in_group, weights=self.p_value[in_idx], minlength=g).astype(np.int64)
+            out_tot = np.bincount(out_group, weights=out_value, minlength=g).astype(np.int64)
+            fee = in_tot - out_tot
+            if (fee < 0).any() or (out_value < 0).any():
+                raise AssertionError("a transaction spends more than its inputs")
+            if not (np.bincount(in_group, minlength=g) > 0).all():
+                raise AssertionError("a non-coinbase transaction without inputs")
+            block = self.round * self.bpr + 1 + self.rng.integers(0, self.bpr, g)
+            np.add.at(self.block_fees, block, fee)
+            self.tx_coinbase.append(np.zeros(g, bool))
+            o = np.lexsort((np.arange(len(in_idx)), in_group))
+            in_idx, in_group = in_idx[o], in_group[o]
+            self.ins["tx"].append(ids[in_group])
+            self.ins["vin"].append(_rank(in_group))
+            for k, src in (
+                ("spent_tx", self.p_tx),
+                ("spent_vout", self.p_vout),
+                ("addr", self.p_addr),
+                ("value", self.p_value),
+            ):
+                self.ins[k].append(src[in_idx])
+            self.p_alive[in_idx] = False
+        else:
+            block = np.asarray(coinbase_block, dtype=np.int64)
+            self.tx_coinbase.append(np.ones(g, bool))
+        self.tx_block.append(block.astype(np.int64))
+        o = np.lexsort((np.arange(len(out_group)), out_group))
+        og = out_group[o]
+        vout = _rank(og)
+        otx = ids[og]
+        oaddr, oval, oown = (
+            np.asarray(out_addr, np.int64)[o],
+            out_value[o],
+            np.asarray(out_owner, np.int64)[o],
+        )
+        for k, v in (("tx", otx), ("vout", vout), ("addr", oaddr), ("value", oval)):
+            self.outs[k].append(v)
+        ready = np.full(len(og), self.round + ready_delay, dtype=np.int64)
+        self._new.append((oown, oaddr, oval, otx, vout, ready))
+        return ids
+
+    def commit(self) -> None:
+        """End of round: drop spent entries, add this round's outputs."""
+        keep = self.p_alive
+        parts = [
+            (
+                self.p_owner[keep],
+                self.p_addr[keep],
+                self.p_value[keep],
+                self.p_tx[keep],
+                self.p_vout[keep],
+                self.p_ready[keep],
+            )
+        ] + self._new
+        cols = [np.concatenate([p[i] for p in parts]) for i in range(6)]
+        self.p_owner, self.p_addr, self.p_value, self.p_tx, self.p_vout, self.p_ready = cols
+        self.p_alive = np.ones(len(self.p_owner), bool)
+        self._new = []
+        self._svc = np.flatnonzero(self.p_owner >= self.user_limit)
+
+    def ready_of(self, owners: np.ndarray | int, rnd: int | None = None) -> np.ndarray:
+        """Pool indexes of spendable outputs owned by ``owners``."""
+        rnd = self.round if rnd is None else rnd
+        if np.ndim(owners) == 0 and int(owners) >= self.user_limit:
+            # a service: look only at the (few) service outputs; this round's outputs are not ready anyway
+            sub = self._svc[self._svc < len(self.p_owner)]
+            sub = sub[(self.p_owner[sub] == owners) & self.p_alive[sub] & (self.p_ready[sub] <= rnd)]
+            return sub
+        want = np.zeros(int(max(self.p_owner.max(initial=0), np.max(owners))) + 1, bool)
+        want[np.atleast_1d(owners)] = True
+        return np.flatnonzero(want[self.p_owner] & self.p_alive & (self.p_ready <= rnd))
+
+    def find(self, tx: int, vout: int) -> int:
+        hit = np.flatnonzero((self.p_tx == tx) & (self.p_vout == vout) & self.p_alive)
+        if len(hit) != 1:
+            raise AssertionError(f"output {tx}:{vout} not spendable")
+        return int(hit[0])
+
+    def pay(
+        self,
+        owner: int,
+        outputs: list[tuple[int, int, int]],
+        *,
+        inputs: np.ndarray | None = None,
+        change_addr: int | None = None,
+        feerate: int = 8,
+        min_fee: int = 0,
+        from_addrs: np.ndarray | list[int] | None = None,
+    ) -> tuple[int, list[tuple[int, int]], int] | None:
+        """One transaction from ``owner``: outputs [(addr, value, owner)], inputs given or chosen largest-first
+        to cover, change (if above dust) to ``change_addr``. Returns (tx id, [(tx, vout)] of the outputs in the
+        given order, fee) or None when the owner cannot pay."""
+        need = sum(v for _, v, _ in outputs)
+        if inputs is None:
+            cand = self.ready_of(owner)
+            if from_addrs is not None:
+                cand = cand[np.isin(self.p_addr[cand], from_addrs)]
+            cand = cand[np.argsort(-self.p_value[cand], kind="stable")]
+            csum = np.cumsum(self.p_value[cand])
+            k = int(np.searchsorted(csum, need + vsize(1, len(outputs) + 1) * feerate)) + 1
+            if k > len(cand):
+                return None
+            inputs = cand[: max(k, 1)]
+        total = int(self.p_value[inputs].sum())
+        fee = max(int(vsize(len(inputs), len(outputs) + 1) * feerate), min_fee)
+        change = total - need - fee
+        outs = list(outputs)
+        if change >= DUST and change_addr is not None:
+            outs.append((change_addr, change, owner))
+        elif change < 0:
+            return None
+        else:
+            fee = total - need
+        tx = self.build(
+            inputs,
+            np.zeros(len(inputs), np.int64),
+            np.zeros(len(outs), np.int64),
+            np.array([o[0] for o in outs]),
+            np.array([o[1] for o in outs]),
+            np.array([o[2] for o in outs]),
+        )
+        tid = int(tx[0])
+        return tid, [(tid, j) for j in range(len(outputs))], total - sum(o[1] for o in outs)
+
+    def coinbase(self, miners: np.ndarray) -> None:
+        """Coinbase of every block in the current round: subsidy + the block's fees to its miner."""
+        blocks = self.round * self.bpr + 1 + np.arange(self.bpr)
+        who = miners[(blocks * 2654435761) % len(miners)]
+        owners = self.miner_owner_of_addr(who)
+        value = SUBSIDY + self.block_fees[blocks]
+        self.build(
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+            np.arange(self.bpr),
+            who,
+            value,
+            owners,
+            ready_delay=COINBASE_MATURITY_BLOCKS // self.bpr + 1,
+            coinbase_block=blocks,
+        )
+
+    miner_owner_of_addr: Callable[[np.ndarray], np.ndarray]
+
+    def run_round(self, rnd: int, background: Callable[[UtxoEngine, int], None], miners: np.ndarray) -> None:
+        self.round = rnd
+        for fn in self.schedule.pop(rnd, []):
+            fn(self, rnd)
+        background(self, rnd)
+        self.coinbase(miners)
+        self.commit()
+
+    def finalize(self) -> FinalUtxo:
+        return FinalUtxo.build(self)
+
+
+def _rank(groups: np.ndarray) -> np.ndarray:
+    """Position of each element inside its run of equal (sorted) group values."""
+    n = len(groups)
+    if n == 0 or groups[0] == groups[-1]:
+        return np.arange(n, dtype=np.int64)
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(groups)) + 1))
+    return np.arange(n) - np.repeat(starts, np.diff(np.concatenate((starts, [n]))))
+
+
+def _c(d: dict[str, list[np.ndarray]], k: str) -> np.ndarray:
+    return np.concatenate(d[k]) if d[k] else np.zeros(0, np.int64)
+
+
+@dataclass
+class FinalUtxo:
+    """Transactions in block order with their hashes, ready to write."""
+
+    eng: UtxoEngine
+    order: np.ndarray  # sorted position -> tx id
+    pos: np.ndarray  # tx id -> sorted position
+    block: np.ndarray  # per sorted tx
+    index: np.ndarray  # per sorted tx: position in block
+    coinbase: np.ndarray  # per sorted tx
+    hashes: pa.StringArray  # per tx id (hash does not depend on order)
+
+    @classmethod
+    def build(cls, eng: UtxoEngine) -> FinalUtxo:
+        block = np.concatenate(eng.tx_block)
+        cb = np.concatenate(eng.tx_coinbase)
+        n = len(block)
+        # coinbase first in its block, then by id (a block's transactions never spend each other)
+        order = np.lexsort((np.arange(n), ~cb, block))
+        pos = np.empty(n, np.int64)
+        pos[order] = np.arange(n)
+        sb = block[order]
+        index = _rank(sb)
+        hashes = fixed_width_strings(hex_matrix(keyed_bytes(eng.seed, 21, np.arange(n))))
+        return cls(eng, order, pos, sb, index, cb[order], hashes)
+
+    def tx_hash(self, tx: int) -> str:
+        return self.hashes[int(tx)].as_py()
+
+    def tx_time(self, tx: int) -> int:
+        return int(self.eng.block_time(self.block[self.pos[tx]]))
+
+    def write(self, folder: Path) -> dict[str, int]:
+        folder.mkdir(parents=True, exist_ok=True)
+        eng = self.eng
+        addr = eng.book.strings()
+        types = eng.book.types
+        hashhex = fixed_width_strings(eng.book.hex40())
+        type_names = pa.array(BTC_TYPES)
+        o_tx, o_vout, o_addr, o_val = (_c(eng.outs, k) for k in ("tx", "vout", "addr", "value"))
+        i_tx, i_vin, i_stx, i_svout, i_addr, i_val = (
+            _c(eng.ins, k) for k in ("tx", "vin", "spent_tx", "spent_vout", "addr", "value")
+        )
+        # outputs and inputs in (sorted tx position, index) order
+        oo = np.lexsort((o_vout, self.pos[o_tx]))
+        io = np.lexsort((i_vin, self.pos[i_tx])) if len(i_tx) else np.zeros(0, np.int64)
+        o_tx, o_vout, o_addr, o_val = o_tx[oo], o_vout[oo], o_addr[oo], o_val[oo]
+        i_tx, i_vin, i_stx, i_svout, i_addr, i_val = (
+            a[io] for a in (i_tx, i_vin, i_stx, i_svout, i_addr, i_val)
+        )
+        n = len(self.order)
+        o_cnt = np.bincount(self.pos[o_tx], minlength=n)
+        i_cnt = np.bincount(self.pos[i_tx], minlength=n) if len(i_tx) else np.zeros(n, np.int64)
+        o_off = np.r_[0, np.cumsum(o_cnt)]
+        i_off = np.r_[0, np.cumsum(i_cnt)]
+        o_sum = np.bincount(self.pos[o_tx], weights=o_val, minlength=n).astype(np.int64)
+        i_sum = (
+            np.bincount(self.pos[i_tx], weights=i_val, minlength=n).astype(np.int64)
+            if len(i_tx)
+            else np.zeros(n, np.int64)
+        )
+        blocks = np.arange(0, int(self.block.max()) + 1)
+        bhash = fixed_width_strings(hex_matrix(_btc_block_hash(eng.seed, blocks)))
+
+        def out_frag(lo: int, hi: int) -> pa.Array:
+            a = o_addr[lo:hi]
+            asm, hx = btc_scripts(pa.array(types[a]), pc.take(hashhex, pa.array(a)))
+            return join_lines(
+                [
+                    '{"index": ',
+                    s(o_vout[lo:hi]),
+                    ', "script_asm": "',
+                    asm,
+                    '", "script_hex": "',
+                    hx,
+                    '", "required_signatures": 1, "type": "',
+                    pc.take(type_names, pa.array(types[a].astype(np.int64))),
+                    '", "addresses": ["',
+                    pc.take(addr, pa.array(a)),
+                    '"], "value": ',
+                    s(o_val[lo:hi]),
+                    "}",
+                ],
+                hi - lo,
+            )
+
+        def in_frag(lo: int, hi: int) -> pa.Array:
+            a = i_addr[lo:hi]
+            t = types[a]
+            k = keyed_bytes(eng.seed, 22, np.arange(lo, hi), 104)
+            sig, pub = hex_matrix(k[:, :71]), hex_matrix(k[:, 71:104])
+            pub[:, :2] = np.frombuffer(b"02", np.uint8)
+            sig_s, pub_s = fixed_width_strings(sig), fixed_width_strings(pub)
+            h = pc.take(hashhex, pa.array(a))
+            asm = pc.case_when(
+                pc.make_struct(pa.array(t == 0), pa.array(t == 1)),
+                pa.scalar("", pa.string()),
+                pc.binary_join_element_wise(sig_s, "[ALL] ", pub_s, ""),
+                pc.binary_join_element_wise("0014", h, ""),
+            )
+            hx = pc.case_when(
+                pc.make_struct(pa.array(t == 0), pa.array(t == 1)),
+                pa.scalar("", pa.string()),
+                pc.binary_join_element_wise("47", sig_s, "0121", pub_s, ""),
+                pc.binary_join_element_wise("160014", h, ""),
+            )
+            return join_lines(
+                [
+                    '{"index": ',
+                    s(i_vin[lo:hi]),
+                    ', "spent_transaction_hash": "',
+                    pc.take(self.hashes, pa.array(i_stx[lo:hi])),
+                    '", "spent_output_index": ',
+                    s(i_svout[lo:hi]),
+                    ', "script_asm": "',
+                    asm,
+                    '", "script_hex": "',
+                    hx,
+                    '", "sequence": 4294967294, "required_signatures": 1, "type": "',
+                    pc.take(type_names, pa.array(t.astype(np.int64))),
+                    '", "addresses": ["',
+                    pc.take(addr, pa.array(a)),
+                    '"], "value": ',
+                    s(i_val[lo:hi]),
+                    "}",
+                ],
+                hi - lo,
+            )
+
+        def tx_lines(lo: int, hi: int) -> pa.Array:
+            sl = slice(lo, hi)
+            ids = self.order[sl]
+            m = hi - lo
+            ins = group_join(in_frag(int(i_off[lo]), int(i_off[hi])), i_off[lo : hi + 1] - i_off[lo], ", ")
+            outs = group_join(out_frag(int(o_off[lo]), int(o_off[hi])), o_off[lo : hi + 1] - o_off[lo], ", ")
+            size = vsize(i_cnt[sl], o_cnt[sl]) + 30 * i_cnt[sl]
+            vs = vsize(i_cnt[sl], o_cnt[sl])
+            cb = self.coinbase[sl]
+            fee = np.where(cb, 0, i_sum[sl] - o_sum[sl])
+            return join_lines(
+                [
+                    '{"hash": "',
+                    pc.take(self.hashes, pa.array(ids)),
+                    '", "size": ',
+                    s(size),
+                    ', "virtual_size": ',
+                    s(vs),
+                    ', "version": 2, "lock_time": 0, "block_number": ',
+                    s(self.block[sl]),
+                    ', "block_hash": "',
+                    pc.take(bhash, pa.array(self.block[sl])),
+                    '", "block_timestamp": ',
+                    s(eng.block_time(self.block[sl])),
+                    ', "is_coinbase": ',
+                    pc.if_else(pa.array(cb), "true", "false"),
+                    ', "index": ',
+                    s(self.index[sl]),
+                    ', "inputs": [',
+                    ins,
+                    '], "outputs": [',
+                    outs,
+                    '], "input_count": ',
+                    s(i_cnt[sl]),
+                    ', "output_count": ',
+                    s(o_cnt[sl]),
+                    ', "input_value": ',
+                    s(i_sum[sl]),
+                    ', "output_value": ',
+                    s(o_sum[sl]),
+                    ', "fee": ',
+                    s(fee),
+                    "}\n",
+                ],
+                m,
+            )
+
+        write_lines(folder / "transactions.json", n, tx_lines)
+        tx_count = np.bincount(self.block, minlength=len(blocks))
+
+        def block_lines(lo: int, hi: int) -> pa.Array:
+            b = blocks[lo:hi]
+            m = hi - lo
+            mr = fixed_width_strings(hex_matrix(keyed_bytes(eng.seed, 23, b)))
+            nonce = fixed_width_strings(hex_matrix(keyed_bytes(eng.seed, 24, b, 4)))
+            cbp = fixed_width_strings(hex_matrix(keyed_bytes(eng.seed, 25, b, 12)))
+            size = 80 + 300 * tx_count[lo:hi]
+            return join_lines(
+                [
+                    '{"hash": "',
+                    pc.take(bhash, pa.array(b)),
+                    '", "size": ',
+                    s(size),
+                    ', "stripped_size": ',
+                    s(size),
+                    ', "weight": ',
+                    s(size * 4),
+                    ', "number": ',
+                    s(b),
+                    ', "version": 536870912, "merkle_root": "',
+                    mr,
+                    '", "timestamp": ',
+                    s(eng.block_time(b)),
+                    ', "nonce": "',
+                    nonce,
+                    '", "bits": "17034219", "coinbase_param": "',
+                    cbp,
+                    '", "transaction_count": ',
+                    s(tx_count[lo:hi]),
+                    "}\n",
+                ],
+                m,
+            )
+
+        write_lines(folder / "blocks.json", len(blocks), block_lines)
+        return {"blocks": len(blocks), "transactions": n, "outputs": len(o_tx), "inputs": len(i_tx)}
+
+
+def _btc_block_hash(seed: int, blocks: np.ndarray) -> np.ndarray:
+    """Block hashes with the leading zero bytes proof-of-work leaves."""
+    raw = keyed_bytes(seed, 26, blocks)
+    raw[:, :8] = 0
+    raw[:, 8] &= 0x0F
+    return raw
+
+
+__all__ = ["UtxoEngine", "FinalUtxo", "vsize"]
