@@ -18,6 +18,7 @@ import duckdb
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from chainsleuth.errors import ChainsleuthError
 from chainsleuth.jsonable import to_jsonable
@@ -56,17 +57,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def handle_errors(func: F) -> F:
-    """Turn user-facing errors into one clear line and exit code 2; database errors into exit code 3."""
+    """Turn user-facing errors into one clear line and exit code 2; database errors into exit code 3.
+
+    Printed as plain text (no markup: messages quote user input) and never wrapped, so `file:line` stays whole."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except ChainsleuthError as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            console.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
             raise typer.Exit(2) from None
         except duckdb.Error as exc:
-            console.print(f"[bold red]database error:[/] {exc}", highlight=False)
+            console.print(Text.assemble(("database error: ", "bold red"), str(exc)), soft_wrap=True)
             raise typer.Exit(3) from None
 
     return wrapper  # type: ignore[return-value]
