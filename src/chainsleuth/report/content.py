@@ -227,9 +227,22 @@ def sankey(edges: list[dict], sources: list[str], address_group: dict, units: di
             return "source"
         return address_group.get((chain, address), "intermediate")
 
+    # Depth of an address = the first hop at which taint reaches it. Only edges that advance one depth are
+    # drawn: value moving sideways (consolidation among addresses of one depth) is drawn when it advances,
+    # so each hop's column sums to at most what was traced instead of counting one coin several times.
+    depth: dict[tuple[str, str], int] = {(e["chain"], e["from"]): 0 for e in edges if e["from"] in src}
+    for e in sorted(edges, key=lambda e: int(e.get("hop") or 1)):
+        if e.get("kind") == "swap":
+            continue
+        key = (e["chain"], e["to"])
+        depth[key] = min(depth.get(key, 1 << 30), int(e.get("hop") or 1))
     links: dict[tuple[str, str], float] = defaultdict(float)
     for e in edges:
         hop = int(e.get("hop") or 1)
+        if e.get("kind") == "swap":  # a swap returns the value to the swapper, who moves it on: drawn then
+            continue
+        if depth.get((e["chain"], e["to"])) != hop or depth.get((e["chain"], e["from"]), 0) != hop - 1:
+            continue
         a = f"{hop - 1}:{group(e['chain'], e['from'], hop - 1)}"
         b = f"{hop}:{group(e['chain'], e['to'], hop)}"
         links[(a, b)] += _value(e, units) if unit == "USD" else int(e["amount"]) / 10 ** (
