@@ -10,6 +10,8 @@ Forward from addresses: every output paying a source address at/after ``after`` 
 addresses received); expansion follows spends hop by hop until outputs reach labelled services or stay
 unspent. Outputs at services are exit points; unspent tainted outputs at unlabelled addresses are resting.
 Backward from addresses: the outputs they received, back through the transactions that created them.
+CoinJoins (forward): each participant is split off (:mod:`chainsleuth.trace.coinjoin`); its change continues,
+what it mixed is a mixer exit, and post-mix outputs co-spent with its change are linked back.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import duckdb
 import numpy as np
 
 from chainsleuth.errors import ChainsleuthError, NotFoundError
+from chainsleuth.trace import coinjoin
 from chainsleuth.trace.pricing import Pricer
 from chainsleuth.trace.result import TOTAL_KEYS, ExitPoint, FlowEdge, Resting, TraceResult
 from chainsleuth.trace.services import (
@@ -139,8 +142,13 @@ def trace_utxo(con: duckdb.DuckDBPyConnection, addrs: list[str], chain: str, *, 
         """SELECT tx_hash, arg_min(address, input_index) FROM utxo_inputs WHERE chain = ? AND tx_hash IN
            (SELECT tx_hash FROM _u_tx UNION SELECT tx_hash FROM _u_seed) GROUP BY tx_hash""", [chain]).fetchall())
 
+    cjs: dict[str, coinjoin.CoinJoin] = {}
+    links: list[dict] = []
     if fw:
         _recognise_deposits(con, chain, rows, labels, txs)
+        mixers = {a for a, v in labels.items() if v[4] == ROLE_MIXER}
+        cjs = coinjoin.detect(rows, set(txs), {f[0]: int(f[4]) for f in fees}, mixers)
+        links = coinjoin.link_postmix(cjs, rows, opts.demix, opts.demix_min_probability)
 
     # ---- the flow graph: node = transaction; edge = output (creator -> spender) or fee (creator -> none)
     E = len(rows) + len(fees)
@@ -177,6 +185,11 @@ def trace_utxo(con: duckdb.DuckDBPyConnection, addrs: list[str], chain: str, *, 
         okey[k] = (blk, txi or 0, 2, 0)
         ikey[k] = okey[k]
         info.append(("fee", tx, -1, blk, t, None, int(fee), False, False, 0))
+    nodes = len(tx_ids)
+    if cjs:  # CoinJoins: one node per participant; what it mixes leaves the trace as a mixer exit
+        src, dst, amount, okey, ikey, seed, nodes = _split_coinjoins(cjs, rows, info, labels, src, dst, amount, okey,
+                                                                     ikey, seed, nodes)
+        E = src.size
     allk = np.vstack([okey, ikey])
     order = np.lexsort(allk.T[::-1])
     rank = np.empty(2 * E, dtype=np.int64)
@@ -185,7 +198,6 @@ def trace_utxo(con: duckdb.DuckDBPyConnection, addrs: list[str], chain: str, *, 
     if E:
         diff[1:] = np.any(srt[1:] != srt[:-1], axis=1)
     rank[order] = np.cumsum(diff) - 1
-    nodes = len(tx_ids)
     source = np.zeros(nodes, bool)
     if not fw:  # backward: demand on the outputs the target addresses received
         seed_mask = np.array([x[7] for x in info])
@@ -198,7 +210,75 @@ def trace_utxo(con: duckdb.DuckDBPyConnection, addrs: list[str], chain: str, *, 
         g.src, g.dst = dst.copy(), src.copy()  # demand travels from spender back to creator
         g.out_key, g.in_key = -rank[E:], -rank[:E]
     res = sweep(g, opts.model, "forward", opts.max_hops, gaps=opts.gaps)
+    if links:
+        _coinjoin_links(chain, result, links, rows, info, labels, res)
     return _report(con, chain, result, g, res, info, labels, txs, first_in, opts, hops_done, fw)
+
+
+#: Order of the pool contribution inside a CoinJoin: after every input (phase 0), before every output (1).
+_POOL_KEY = 1 << 40
+
+
+def _split_coinjoins(cjs, rows, info, labels, src, dst, amount, okey, ikey, seed, nodes):
+    """Rewire each CoinJoin: participant p's inputs flow into a node of its own, which pays p's change, the
+    equal outputs linked to p, and the rest of what p mixed into the pool (a new terminal edge, reported as
+    a mixer exit at the coordinator). An input not explained as a participant puts its whole value into
+    the pool. The transaction node keeps no inputs and the remaining outputs (other participants' equal
+    outputs and change, the coordinator fee, the miner fee), so nothing tainted reaches them."""
+    extra_src, extra_amt, extra_key = [], [], []
+    for cj in cjs.values():
+        r0 = rows[cj.equal[0]]
+        key_addr = cj.coordinator or f"coinjoin:{cj.tx}"
+        if key_addr not in labels:
+            labels[key_addr] = (f"CoinJoin {cj.tx[:16]}", "coinjoin", None, "coinjoin-heuristic", ROLE_MIXER)
+        pool: list[tuple[int, int]] = []
+        for p in cj.participants:
+            node = nodes
+            nodes += 1
+            for k in p.inputs:
+                dst[k] = node
+            if p.change is not None:
+                src[p.change] = node
+            linked = 0
+            for k, _prob, _sig in p.linked:
+                src[k] = node
+                linked += int(rows[k][5])
+            pool.append((node, p.mixed - linked))
+        # inputs not explained as a participant: all they brought stays in the pool
+        for k in cj.unmatched_inputs:
+            dst[k] = nodes
+            pool.append((nodes, int(rows[k][5])))
+            nodes += 1
+        for j, (node, pooled) in enumerate(pool):
+            if pooled > 0:
+                extra_src.append(node)
+                extra_amt.append(pooled)
+                extra_key.append((r0[2], r0[9] if r0[9] is not None else 0, 0, _POOL_KEY + j))
+                info.append(("pool", cj.tx, -1, r0[2], r0[3], key_addr, pooled, False, False, 0))
+    if not extra_src:
+        return src, dst, amount, okey, ikey, seed, nodes
+    n = len(extra_src)
+    keys = np.array(extra_key, dtype=np.int64)
+    return (np.concatenate([src, np.array(extra_src, dtype=np.int64)]),
+            np.concatenate([dst, np.full(n, -1, dtype=np.int64)]),
+            np.concatenate([amount, np.array(extra_amt, dtype=float)]),
+            np.vstack([okey, keys]), np.vstack([ikey, keys]), np.concatenate([seed, np.zeros(n)]), nodes)
+
+
+def _coinjoin_links(chain, result, links, rows, info, labels, res) -> None:
+    """Post-mix links of tainted participants, as demix evidence (probability per equal output)."""
+    taint = res.taint
+    for ev in links:
+        p = ev["participant"]
+        if not any(taint[k] > 0 for k in p.inputs):
+            continue
+        cj = ev["coinjoin"]
+        for k in ev["rows"]:
+            r = rows[k]
+            result.demix.append({"chain": chain, "mixer": cj.coordinator or f"coinjoin:{cj.tx}", "deposit_tx": cj.tx,
+                                 "withdrawal_to": r[4], "withdrawal_time": r[3].isoformat(),
+                                 "probability": round(ev["probability"], 4), "signals": [ev["signal"]],
+                                 "candidates": len(cj.equal)})
 
 
 def _recognise_deposits(con, chain: str, rows: list[tuple], labels: dict, txs: dict) -> None:
@@ -259,7 +339,7 @@ def _report(con, chain, result, g, res, info, labels, txs, first_in, opts, hops_
         kind = "fee" if typ == "fee" else "transfer"
         lab = labels.get(address) if address else None
         role = lab[4] if lab else None
-        if role == ROLE_MIXER:
+        if typ == "pool" or role == ROLE_MIXER:
             kind = "mixer"
         result.edges.append(FlowEdge(chain=chain, tx_hash=tx, block_number=int(blk), time=t,
                                      from_=first_in.get(tx), to=address, asset=native, symbol=native, amount=amt,

@@ -2,7 +2,7 @@
 
 Scored per incident and asset: recall = sum over true final places of min(traced, true) / sum true;
 precision = the same sum / everything the trace reports at end points (exits + resting). See docs/accuracy.md
-for the figures on the small world and what is below target (CoinJoin, demixing)."""
+for the figures on the small world and what is below target (mixer demixing)."""
 
 from __future__ import annotations
 
@@ -67,15 +67,16 @@ def test_scammer_exits_match_truth(world, model):
             assert exact == len(w)  # pure laundering paths: exact integers
 
 
-def test_lazarus_like_through_swaps_and_bridge(world):
+@pytest.mark.parametrize("model", ["poison", "haircut", "fifo"])
+def test_lazarus_like_through_swaps_and_bridge(world, model):
     con, incs = world
     inc = incs["lazarus-like"]
-    scores = _score(trace(con, _sources(inc), "ethereum", model="haircut"), inc)
+    scores = _score(trace(con, _sources(inc), "ethereum", model=model), inc)
     for asset, (recall, precision, _w, _g) in scores.items():
-        if asset == "BTC":  # after the bridge: CoinJoin dilutes haircut taint over other participants
-            assert recall >= 0.85 and precision >= 0.85, (recall, precision)
-        else:
-            assert recall >= 0.99 and precision >= 0.99, (asset, recall, precision)
+        # BTC, after the bridge and a CoinJoin: the actor's change is followed exactly; the equal outputs it
+        # never merges with its change stay in the mix (about 1 % of the value on this world)
+        floor = 0.98 if asset == "BTC" else 0.99
+        assert recall >= floor and precision >= floor, (asset, recall, precision)
 
 
 def test_exploiter_value_ends_in_mixer_pools(world):
