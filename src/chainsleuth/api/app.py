@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import duckdb
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -48,7 +49,7 @@ class JSON(JSONResponse):
 
 def page(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (max 1000).")] = 100,
-    offset: Annotated[int, Query(ge=0, description="Rows to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**62, description="Rows to skip.")] = 0,
 ) -> tuple[int, int]:
     return limit, offset
 
@@ -137,6 +138,12 @@ def create_app(
         return JSON({"error": str(exc)}, status_code=400)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(reader)])
+    # Filters are validated like body fields: injection or traversal strings get 422, never an empty 200.
+    chain_re = r"^[a-z][a-z0-9_]{0,31}$"
+    ChainQ = Annotated[str | None, Query(pattern=chain_re)]
+    ChainP = Annotated[str, PathParam(pattern=chain_re)]
+    AddressQ = Annotated[str | None, Query(pattern=r"^[0-9A-Za-z:]{1,128}$")]
+    CategoryQ = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_\-]{1,40}$")]
 
     # -- info, search, addresses ------------------------------------------------------------------------
     @api.get("/info", tags=["info"], summary="What is stored: chains, ranges, counts, prices, tags")
@@ -144,7 +151,7 @@ def create_app(
         return summary(cur)
 
     @api.get("/assets", tags=["info"], summary="Symbols and decimals of a chain's assets")
-    def assets(cur: Cur, chain: str = "ethereum") -> Any:
+    def assets(cur: Cur, chain: Annotated[str, Query(pattern=chain_re)] = "ethereum") -> Any:
         rows = cur.execute("SELECT asset, symbol, decimals FROM assets WHERE chain = ? ORDER BY asset", [chain]).fetchall()
         return {"chain": chain, "items": [{"asset": a, "symbol": s, "decimals": d} for a, s, d in rows]}
 
@@ -164,7 +171,7 @@ def create_app(
 
     @api.get("/chains/{chain}/addresses/{address}/labels", tags=["addresses"],
              summary="Every label candidate (tags, cluster, deposit heuristic), best first")
-    def address_labels(cur: Cur, chain: str, address: str) -> Any:
+    def address_labels(cur: Cur, chain: ChainP, address: str) -> Any:
         from chainsleuth.labels import label_candidates
         from chainsleuth.model import normalize_address
 
@@ -176,8 +183,7 @@ def create_app(
 
     # -- tags and notes -----------------------------------------------------------------------------------
     @api.get("/tags", tags=["tags"], summary="Stored tags (filter by chain, address, category)")
-    def tags(cur: Cur, pg: Page, chain: str | None = None, address: str | None = None,
-             category: str | None = None) -> Any:
+    def tags(cur: Cur, pg: Page, chain: ChainQ = None, address: AddressQ = None, category: CategoryQ = None) -> Any:
         where = "WHERE (? IS NULL OR chain = ?) AND (? IS NULL OR address = ?) AND (? IS NULL OR category = ?)"
         a = address.lower() if address and address.startswith("0x") else address
         params = [chain, chain, a, a, category, category]
@@ -212,7 +218,7 @@ def create_app(
                       max_hops=body.max_hops, min_value=body.min_value, demix=body.demix).to_dict()
 
     @api.get("/incidents", tags=["incidents"], summary="Detected incidents, largest loss first")
-    def incidents(cur: Cur, pg: Page, chain: str | None = None) -> Any:
+    def incidents(cur: Cur, pg: Page, chain: ChainQ = None) -> Any:
         from chainsleuth.detect.incidents import list_incidents
 
         found = list_incidents(cur, chain=chain)
@@ -263,7 +269,7 @@ def create_app(
 
     # -- watch-lists --------------------------------------------------------------------------------------
     @api.get("/watch", tags=["watch"], summary="The watch-list")
-    def watchlist(cur: Cur, pg: Page, chain: str | None = None) -> Any:
+    def watchlist(cur: Cur, pg: Page, chain: ChainQ = None) -> Any:
         rows, total = watch.entries(cur, chain, limit=pg[0], offset=pg[1])
         return paged(rows, total, pg)
 
@@ -280,7 +286,7 @@ def create_app(
         return {"removed": address, "chain": chain, "by": who}
 
     @api.get("/watch/alerts", tags=["watch"], summary="Alerts raised by `watch run`, newest first")
-    def alerts(cur: Cur, pg: Page, chain: str | None = None,
+    def alerts(cur: Cur, pg: Page, chain: ChainQ = None,
                severity: Annotated[str | None, Query(pattern="^(critical|high|medium)$")] = None) -> Any:
         rows, total = watch.list_alerts(cur, chain=chain, severity=severity, limit=pg[0], offset=pg[1])
         return paged(rows, total, pg)
@@ -351,7 +357,7 @@ def create_app(
 
 
 def _incident_row(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: d[k] for k in ("id", "kind", "chain", "window", "loss_usd", "losses", "victim_count", "consolidated")} | {
+    return {k: d[k] for k in ("id", "kind", "chain", "window", "loss_usd", "losses", "victim_count", "consolidated", "stale")} | {
         "attackers": [a["address"] for a in d["attackers"]]}
 
 

@@ -57,7 +57,7 @@ class WatchRequest(_Strict):
     chain: str = Chain
     label: str | None = Field(default=None, max_length=200)
     case_id: str | None = Field(default=None, max_length=100)
-    from_block: int | None = Field(default=None, ge=0)
+    from_block: int | None = Field(default=None, ge=0, le=2**62)
 
 
 class ReportRequest(_Strict):

@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "tags",
     "cluster",
     "trace",
+    "traces",
     "incidents",
     "case",
     "attribute",

@@ -89,6 +89,7 @@ class Incident:
     consolidated: bool
     parameters: dict = field(default_factory=dict)
     kind: str = "drain-wave"
+    stale: bool = False  # a reorg orphaned blocks it drew on since it was detected (chainsleuth.store.stale)
 
     def evidence(self) -> list[str]:
         txs = {h for v in self.victims for a in v.assets for h in a["tx_hashes"]}
@@ -121,6 +122,7 @@ class Incident:
             "consolidated": self.consolidated,
             "evidence": self.evidence(),
             "parameters": self.parameters,
+            "stale": self.stale,
         }
 
 

@@ -11,6 +11,7 @@ import duckdb
 from chainsleuth.detect.drain import DrainParams, Incident, Victim, detect_drain_waves
 from chainsleuth.errors import NotFoundError
 from chainsleuth.store import transaction
+from chainsleuth.store.stale import staleness
 
 
 def detect_incidents(
@@ -116,8 +117,10 @@ def _load(con: duckdb.DuckDBPyConnection, row: tuple) -> Incident:
             [iid],
         ).fetchall()
     ]
+    detected = con.execute("SELECT detected_at FROM incidents WHERE incident_id = ?", [iid]).fetchone()[0]
     return Incident(
         incident_id=iid, chain=chain, window_start=start, window_end=end,
+        stale=bool(staleness(con, "incident", iid, since=detected)),
         victims=sorted(victims.values(), key=lambda v: (-(v.usd or 0.0), v.address)),
         attackers=attackers, losses=losses, loss_usd=loss_usd, consolidated=consolidated,
         parameters=json.loads(params), kind=kind,

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 
 from chainsleuth import store
 from chainsleuth.errors import ChainsleuthError
+from chainsleuth.store.stale import mark_orphaned
 
 #: Ledger tables holding per-block rows, with their block-number column: what a reorg deletes.
 LEDGER_TABLES = {
@@ -92,10 +93,11 @@ class Reorg:
     orphaned_from: int
     orphaned_to: int
     rows_deleted: int
+    stale: dict[str, int] = field(default_factory=dict)  # saved analyses marked stale: {"traces": n, ...}
 
     def to_dict(self) -> dict:
         return {"fork_block": self.fork_block, "orphaned_from": self.orphaned_from,
-                "orphaned_to": self.orphaned_to, "rows_deleted": self.rows_deleted}
+                "orphaned_to": self.orphaned_to, "rows_deleted": self.rows_deleted, "stale": dict(self.stale)}
 
 
 @dataclass
@@ -334,8 +336,11 @@ def _commit(
             old = con.execute(
                 "SELECT max(number), arg_max(hash, number) FROM blocks WHERE chain = ?", [src.chain]
             ).fetchone()
+            orphaned_to = int(old[0]) if old[0] is not None else fork[0]
+            # Before the delete: staleness is judged from the orphaned blocks' transactions and times.
+            stale = mark_orphaned(con, src.chain, fork[0] + 1, orphaned_to) if orphaned_to > fork[0] else {}
             deleted = _delete_above(con, src.chain, fork[0])
-            reorg = Reorg(fork[0], fork[0] + 1, int(old[0]) if old[0] is not None else fork[0], deleted)
+            reorg = Reorg(fork[0], fork[0] + 1, orphaned_to, deleted, stale)
             con.execute(
                 "INSERT INTO reorgs (chain, source, fork_block, fork_hash, orphaned_from, orphaned_to, old_tip_hash, "
                 "rows_deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from pathlib import Path
 
 from chainsleuth.errors import AddressError, InputError
@@ -25,10 +26,14 @@ def read_csv_tags(path: str | Path) -> list[TagRecord]:
     path = Path(path)
     file = str(path)
     try:
-        fh = path.open(newline="", encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise InputError(file, None, f"cannot read: {exc}") from None
-    with fh:
+    try:  # decoded whole first: a streaming decode fails while reading the header, blaming line 1
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(file, raw[: exc.start].count(b"\n") + 1, f"not UTF-8 text: {exc}") from None
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         header = [h.strip() for h in (reader.fieldnames or [])]
         missing = [c for c in REQUIRED if c not in header]

@@ -55,25 +55,47 @@ class TagPack:
 
 
 def _load(path: Path) -> tuple[Any, yaml.Node]:
+    raw = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(str(path), None, f"not UTF-8 text: {exc}") from None
+        raise InputError(str(path), raw[: exc.start].count(b"\n") + 1, f"not UTF-8 text: {exc}") from None
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             raise InputError(str(path), 1, "empty file: a TagPack needs a header and a tags: list")
+        _no_duplicate_keys(str(path), node)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         raise InputError(str(path), line, f"malformed YAML: {exc.problem or exc}") from None
-    except yaml.YAMLError as exc:
-        raise InputError(str(path), None, f"malformed YAML: {exc}") from None
+    except yaml.YAMLError as exc:  # a ReaderError (control character) knows its offset, not its line
+        pos = getattr(exc, "position", None)
+        line = text[:pos].count("\n") + 1 if isinstance(pos, int) else None
+        raise InputError(str(path), line, f"malformed YAML: {exc}") from None
     finally:
         loader.dispose()
     return data, node
+
+
+def _no_duplicate_keys(file: str, node: yaml.Node) -> None:
+    """YAML loaders keep the last of repeated keys silently; in a TagPack that drops a label or an address."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, yaml.MappingNode):
+            seen: dict[object, int] = {}
+            for k, v in n.value:
+                key = k.value if isinstance(k, yaml.ScalarNode) else id(k)
+                if key in seen:
+                    raise InputError(file, k.start_mark.line + 1,
+                                     f"duplicate key {key!r} (first on line {seen[key]})")
+                seen[key] = k.start_mark.line + 1
+                stack.append(v)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
 
 
 def _key_line(mapping: yaml.MappingNode, key: str) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import duckdb
 
@@ -12,8 +12,10 @@ def format_amount(amount: int | str | None, decimals: int | None, symbol: str | 
     if amount is None or amount == "":
         return ""
     value = int(amount)
-    d = Decimal(value).scaleb(-(decimals if decimals is not None else 0))
-    text = f"{d:,.{places}f}".rstrip("0").rstrip(".") if decimals else f"{value:,}"
+    with localcontext() as ctx:
+        ctx.prec = 200  # the default 28 digits would round uint256-sized amounts
+        d = Decimal(value).scaleb(-(decimals if decimals is not None else 0))
+        text = f"{d:,.{places}f}".rstrip("0").rstrip(".") if decimals else f"{value:,}"
     return f"{text} {symbol}" if symbol else text
 
 

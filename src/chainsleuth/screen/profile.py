@@ -36,8 +36,8 @@ def address_profile(con: duckdb.DuckDBPyConnection, chain: str, address: str) ->
         totals = _rows(
             cur,
             f"""WITH f AS ({flows})
-            SELECT asset, coalesce(sum(amount) FILTER (dst = $a), 0)::VARCHAR AS received,
-                   coalesce(sum(amount) FILTER (src = $a), 0)::VARCHAR AS sent,
+            SELECT asset, coalesce(sum(amount::BIGNUM) FILTER (dst = $a), 0)::VARCHAR AS received,
+                   coalesce(sum(amount::BIGNUM) FILTER (src = $a), 0)::VARCHAR AS sent,
                    count(*) FILTER (dst = $a) AS transfers_in, count(*) FILTER (src = $a) AS transfers_out,
                    min(block_time) AS first_seen, max(block_time) AS last_seen
             FROM f WHERE src = $a OR dst = $a GROUP BY asset ORDER BY asset""",
@@ -102,7 +102,7 @@ def neighbours(
             n AS (
                 SELECT CASE WHEN dst = $a THEN src ELSE dst END AS address,
                        CASE WHEN dst = $a THEN 'in' ELSE 'out' END AS direction, asset,
-                       sum(amount) AS amount, sum(value) AS value, count(*) AS transfers,
+                       sum(amount::BIGNUM) AS amount, sum(value) AS value, count(*) AS transfers,  -- BIGNUM: no HUGEINT overflow
                        min(block_time) AS first_time, max(block_time) AS last_time,
                        list(tx_hash ORDER BY amount DESC)[1:5] AS tx_hashes
                 FROM f WHERE {dirs} GROUP BY ALL)

@@ -8,6 +8,8 @@ import json
 import duckdb
 
 from chainsleuth import store
+from chainsleuth.errors import NotFoundError
+from chainsleuth.store.stale import staleness
 from chainsleuth.trace.result import TraceResult
 
 
@@ -24,3 +26,30 @@ def save_trace(con: duckdb.DuckDBPyConnection, result: TraceResult) -> int:
              max(blocks, default=None), json.dumps(data, default=str)],
         )
     return int(trace_id)
+
+
+def _summary(row: tuple, stale: list[dict]) -> dict:
+    trace_id, created, chain, direction, model, sources, first, last = row
+    return {"trace_id": int(trace_id), "created_at": created, "chain": chain, "direction": direction,
+            "model": model, "sources": list(sources), "first_block": first, "last_block": last,
+            "stale": bool(stale), "stale_reasons": stale}
+
+
+_COLS = "trace_id, created_at, chain, direction, model, sources, first_block, last_block"
+
+
+def list_traces(con: duckdb.DuckDBPyConnection, chain: str | None = None) -> list[dict]:
+    """Saved traces, newest first, each with ``stale`` (a reorg orphaned blocks its edges came from)."""
+    rows = con.execute(
+        f"SELECT {_COLS} FROM traces WHERE ? IS NULL OR chain = ? ORDER BY trace_id DESC", [chain, chain]
+    ).fetchall()
+    return [_summary(r, staleness(con, "trace", r[0])) for r in rows]
+
+
+def load_trace(con: duckdb.DuckDBPyConnection, trace_id: int) -> dict:
+    """A saved trace's result JSON plus ``trace_id``, ``created_at``, ``stale`` and ``stale_reasons``."""
+    row = con.execute(f"SELECT {_COLS}, result FROM traces WHERE trace_id = ?", [trace_id]).fetchone()
+    if row is None:
+        raise NotFoundError(f"no saved trace {trace_id} (save one with `chainsleuth trace ... --save`)")
+    summary = _summary(row[:-1], staleness(con, "trace", trace_id))
+    return {**json.loads(row[-1]), **{k: summary[k] for k in ("trace_id", "created_at", "stale", "stale_reasons")}}
