@@ -16,6 +16,7 @@ import filecmp
 import json
 import os
 import platform
+import resource
 import sys
 import tempfile
 import time
@@ -201,6 +202,7 @@ def main() -> None:
             "speedup": round(t_naive / t_ours, 2),
         },
         "world_end_to_end": {
+            "peak_rss_mb_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "transfers": world_transfers,
             "bytes": size,
             "seconds": summary["seconds"],
@@ -223,6 +225,7 @@ def main() -> None:
         f"(generate {e['seconds']['generate']} s, write {e['seconds']['write']} s): "
         f"{e['transfers_per_s_total']:,} transfers/s overall, {e['transfers_per_s_write_phase']:,}/s in the write phase"
     )
+    print(f"peak RSS of this process (ledger, both writers, whole world): {e['peak_rss_mb_process']:,} MB")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     if not same:

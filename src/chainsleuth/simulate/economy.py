@@ -723,13 +723,19 @@ class World:
             self.bridge_out_sat(a, asset, int(self.day(t))) for t, a, asset in self.pending_btc_releases
         )
         # service wallets start with several outputs so that they can pay more than once per round
+        n_liq = self._bridge_liquidity_outputs()
         svc_addr = np.r_[
-            np.repeat(self.ex_btc_hot, 30), np.repeat(self.bridge_btc_out, 30), np.repeat(self.otc_btc, 5)
+            np.repeat(self.ex_btc_hot, 30),
+            np.repeat(self.bridge_btc_out, 30 + n_liq),
+            np.repeat(self.otc_btc, 5),
         ]
-        svc_owner = np.r_[np.repeat(self.o_ex_hot, 30), np.full(30, self.o_bridge), np.full(5, self.o_otc)]
+        svc_owner = np.r_[
+            np.repeat(self.o_ex_hot, 30), np.full(30 + n_liq, self.o_bridge), np.full(5, self.o_otc)
+        ]
         svc_val = np.r_[
             np.full(30 * len(EXCHANGES), int(2_000e8 * k**0.8) // 30),
             np.full(30, int((releases * 1.5 + self.extra_bridge_btc + 50e8) // 30)),
+            np.full(n_liq, int(releases * 1.5) // max(30 + n_liq, 1)),
             np.full(5, int(500e8 * k**0.8) // 5),
         ]
         addr = np.r_[self.b_primary, svc_addr]
@@ -752,6 +758,20 @@ class World:
             self.schedule_btc_release(t + int(rng.integers(1200, 3 * 3600)), amount, asset, None)
 
     extra_bridge_btc = 0
+
+    def _bridge_liquidity_outputs(self) -> int:
+        """Extra opening outputs of the bridge's payout wallet, beyond the base 30, so that it never runs out of
+        spendable outputs (``bridge wallet ran dry`` at the large scale). Each release spends at least one output
+        and its change is spendable only in the next round, so the wallet needs more outputs than releases fall
+        due in a round. Releases land up to three rounds after their lock, so the busiest four-round window
+        bounds a round's demand; the wallet gets ``2 * busiest - 90`` outputs, never fewer than 30. Small and
+        medium worlds stay at 30 (their bytes do not change); the large world gets hundreds."""
+        if not self.pending_btc_releases:
+            return 0
+        per_round = BTC_BLOCK_S * self.btc.bpr
+        lock_round = np.array([t for t, _, _ in self.pending_btc_releases], np.int64) // per_round
+        busiest = int(np.convolve(np.bincount(lock_round), np.ones(4, np.int64)).max())
+        return max(0, 2 * busiest - 90 - 30)
 
     def schedule_btc_release(self, t: int, amount: int, asset: str, on_done) -> None:
         """Bridge payout on bitcoin for a lock on ethereum; ``on_done(tx, vout, sat, addr)`` for the truth."""
@@ -845,8 +865,7 @@ class World:
         has_dep = (self.b_dep[spenders] >= 0).any(axis=1)
         cat = np.where((cat == 1) & ~has_dep, 0, cat)
         enrol = spenders[cat == 4]
-        for o in enrol.tolist():
-            idx = eng.ready_of(o)
+        for o, idx in zip(enrol.tolist(), eng.ready_groups(enrol), strict=True):
             idx = idx[np.argsort(-eng.p_value[idx])][:3]
             if eng.p_value[idx].sum() > COINJOIN_DENOM * 1.05:
                 self.cj_queue.append(
@@ -854,7 +873,7 @@ class World:
                 )
         spenders, cat = spenders[cat != 4], cat[cat != 4]
         m = len(spenders)
-        chosen = np.zeros(int(eng.p_owner.max(initial=0)) + 1, bool)
+        chosen = np.zeros(eng.owner_bound(), bool)
         chosen[spenders] = True
         mask = eng.p_alive & (eng.p_ready <= r) & chosen[eng.p_owner]
         idx = np.flatnonzero(mask)

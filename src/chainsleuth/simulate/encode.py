@@ -125,35 +125,49 @@ def bech32_p2wpkh(hash160: np.ndarray, hrp: str = "bc") -> pa.StringArray:
 
 
 def base58check(version: int, hash160: np.ndarray) -> list[str]:
+    """Base58Check addresses (P2PKH version 0x00, P2SH 0x05) as Python strings (see :func:`base58check_arrow`)."""
+    return base58check_arrow(version, hash160).to_pylist()
+
+
+def base58check_arrow(version: int, hash160: np.ndarray) -> pa.StringArray:
     """Base58Check addresses (P2PKH version 0x00, P2SH 0x05). The double-SHA256 checksum is per row
-    (hashlib); the base conversion runs as long division over all rows at once."""
+    (hashlib); the base conversion runs as long division over all rows at once, and the variable-length
+    strings (one '1' per leading zero byte, then the digits without leading zeros) are cut out of a byte
+    matrix with a mask."""
     h = np.asarray(hash160, dtype=np.uint8)
     n = len(h)
     if n == 0:
-        return []
+        return pa.array([], type=pa.string())
     payload = np.empty((n, 25), dtype=np.int64)
     payload[:, 0] = version
     payload[:, 1:21] = h
     pre = bytes([version])
     sums = b"".join(hashlib.sha256(hashlib.sha256(pre + row).digest()).digest()[:4] for row in map(bytes, h))
     payload[:, 21:] = np.frombuffer(sums, dtype=np.uint8).reshape(n, 4)
+    # long division by 58**5 over 24-bit limbs (rem * 2**24 + limb < 2**54 fits int64): five digits a pass
+    padded = np.hstack([np.zeros((n, 2), np.int64), payload])  # 27 bytes = 9 limbs
+    num = (padded[:, 0::3] << 16) | (padded[:, 1::3] << 8) | padded[:, 2::3]
     digits = np.zeros((n, 35), dtype=np.int64)  # 25 bytes < 58**35
-    num = payload.copy()
-    for d in range(34, -1, -1):
+    div = 58**5
+    for p in range(7):
         rem = np.zeros(n, dtype=np.int64)
-        for j in range(25):
-            acc = rem * 256 + num[:, j]
-            num[:, j] = acc // 58
-            rem = acc % 58
-        digits[:, d] = rem
+        for j in range(9):
+            acc = (rem << 24) + num[:, j]
+            num[:, j] = acc // div
+            rem = acc % div
+        for d in range(5):
+            digits[:, 34 - 5 * p - d] = rem % 58
+            rem //= 58
     alphabet = np.frombuffer(_B58, dtype=np.uint8)
-    chars = alphabet[digits]
     first = np.argmax(digits != 0, axis=1)  # leading zero digits are dropped...
     zeros = np.argmax(payload != 0, axis=1)  # ...and each leading zero byte becomes '1'
-    out = []
-    for row, f, z in zip(chars, first.tolist(), zeros.tolist(), strict=True):
-        out.append("1" * z + row[f:].tobytes().decode())
-    return out
+    chars = np.hstack([np.full((n, 25), ord("1"), dtype=np.uint8), alphabet[digits]])
+    col = np.arange(60)
+    keep = np.where(col < 25, col < zeros[:, None], col - 25 >= first[:, None])
+    offsets = np.r_[0, np.cumsum(keep.sum(axis=1))].astype(np.int32)
+    return pa.Array.from_buffers(
+        pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(chars[keep]))]
+    )
 
 
 #: Bitcoin script types as bitcoin-etl names them, by our type code.

@@ -181,7 +181,14 @@ class EvmLedger:
             self.genesis[k].append(np.broadcast_to(np.asarray(v, dtype=np.int64), (len(to),)).copy())
 
     def col(self, table: str, name: str) -> np.ndarray:
-        return _cat(getattr(self, table)[name], np.int64)
+        """The whole column (read-only). The appended pieces are merged into one array on first use and kept
+        merged, so later calls (the writers and the truth ask for the same columns many times) copy nothing."""
+        parts = getattr(self, table)[name]
+        if len(parts) != 1:
+            merged = _cat(parts, np.int64)
+            merged.flags.writeable = False
+            parts[:] = [merged]
+        return parts[0]
 
     # -- balances (for service endowments) ---------------------------------------------------------------
     def outflows(self, ids: np.ndarray) -> tuple[dict[int, int], dict[tuple[int, int], int]]:
@@ -347,6 +354,7 @@ class FinalEvm:
             sl = slice(lo, hi)
             blk = self.block[sl]
             price = self.gas_price[sl]
+            price_s = s(price)
             max_fee = (price // GWEI + 1) * GWEI * 2
             return [
                 self.hashes[lo:hi],
@@ -358,18 +366,18 @@ class FinalEvm:
                 pc.take(addr, pa.array(cols["to"][sl])),
                 wei_strings(cols["vhi"][sl], cols["vlo"][sl]),
                 s(cols["gas_limit"][sl]),
-                s(price),
+                price_s,
                 self._input(cols, sl, book_hex),
                 s(T0 + blk * ETH_BLOCK_S),
                 s(max_fee),
-                pa.array(["0"] * (hi - lo)),
-                pa.array(["2"] * (hi - lo)),
+                "0",
+                "2",
                 s(cum[sl]),
                 s(cols["gas_used"][sl]),
-                pa.array([""] * (hi - lo)),
-                pa.array([""] * (hi - lo)),
+                "",
+                "",
                 s(cols["status"][sl]),
-                s(price),
+                price_s,
             ]
 
         write_csv(path, header, n, rows)
@@ -489,7 +497,6 @@ class FinalEvm:
 
         def rows(lo: int, hi: int) -> list[pa.Array]:
             k, p, sk, sr = kinds[lo:hi], posk[lo:hi], sub_key[lo:hi], src[lo:hi]
-            m = hi - lo
             g, r, c = k == 0, k == 1, k == 2
             pp = np.where(g, 0, p)
             frm = np.where(r, cols["frm"][pp], np.where(c, tfrm[np.where(c, sr, 0)] if len(tfrm) else 0, -1))
@@ -527,11 +534,11 @@ class FinalEvm:
                 frm_s,
                 pc.take(addr, pa.array(to)),
                 wei_strings(vhi, vlo),
-                pc.if_else(pa.array(g), pa.scalar("", pa.string()), pa.array(["0x"] * m)),
-                pc.if_else(pa.array(g | failed), pa.scalar("", pa.string()), pa.array(["0x"] * m)),
+                pc.if_else(pa.array(g), pa.scalar("", pa.string()), pa.scalar("0x", pa.string())),
+                pc.if_else(pa.array(g | failed), pa.scalar("", pa.string()), pa.scalar("0x", pa.string())),
                 pc.if_else(pa.array(g), pa.scalar("genesis", pa.string()), pa.scalar("call", pa.string())),
                 pc.if_else(pa.array(g), pa.scalar("", pa.string()), pa.scalar("call", pa.string())),
-                pa.array([""] * m),
+                "",
                 pc.if_else(pa.array(g), pa.scalar("", pa.string()), s(gas)),
                 pc.if_else(pa.array(g | failed), pa.scalar("", pa.string()), s(np.maximum(gas_used, 0))),
                 s(np.where(r, sub[pp], 0)),

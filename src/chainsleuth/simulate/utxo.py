@@ -22,6 +22,7 @@ from chainsleuth.simulate.encode import BTC_TYPES, btc_scripts, fixed_width_stri
 from chainsleuth.simulate.world import BTC_BLOCK_S, T0, AddressBook
 from chainsleuth.simulate.writer import group_join, join_lines, s, write_lines
 
+POOL_COLS = ("owner", "addr", "value", "tx", "vout", "ready")
 SUBSIDY = 312_500_000
 DUST = 546
 COINBASE_MATURITY_BLOCKS = 100
@@ -40,14 +41,12 @@ class UtxoEngine:
     ):
         self.book, self.seed, self.rng = book, seed, rng
         self.bpr, self.rounds = blocks_per_round, rounds
-        # unspent pool
-        self.p_owner = np.zeros(0, np.int64)
-        self.p_addr = np.zeros(0, np.int64)
-        self.p_value = np.zeros(0, np.int64)
-        self.p_tx = np.zeros(0, np.int64)
-        self.p_vout = np.zeros(0, np.int64)
-        self.p_ready = np.zeros(0, np.int64)
-        self.p_alive = np.zeros(0, bool)
+        # unspent pool: columns in creation order (so sorted by transaction id) with spare capacity; spent
+        # entries stay (p_alive False) until they are a quarter of the pool, then one compaction drops them
+        self._cols = [np.zeros(0, np.int64) for _ in POOL_COLS]
+        self._alive = np.zeros(0, bool)
+        self._n = 0
+        self._dead = 0
         self._new: list[tuple[np.ndarray, ...]] = []
         # logs
         self.tx_block: list[np.ndarray] = []
@@ -59,7 +58,18 @@ class UtxoEngine:
         self.schedule: dict[int, list[Callable[[UtxoEngine, int], None]]] = defaultdict(list)
         self.round = 0
         self.user_limit = 0  # owners below this id are ordinary users; the rest (services) are few
-        self._svc = np.zeros(0, np.int64)
+        self._svc: dict[int, np.ndarray] = {}  # service owner -> its pool indexes (pool order)
+        self._svc_from: dict[tuple[int, tuple[int, ...]], np.ndarray] = {}  # (owner, addresses) -> indexes
+        self._owner_bound = 0  # max(p_owner) + 1, refreshed at commit
+
+    # -- the pool's columns (views of the first _n entries of the buffers) ---------------------------------
+    p_owner = property(lambda self: self._cols[0][: self._n])
+    p_addr = property(lambda self: self._cols[1][: self._n])
+    p_value = property(lambda self: self._cols[2][: self._n])
+    p_tx = property(lambda self: self._cols[3][: self._n])
+    p_vout = property(lambda self: self._cols[4][: self._n])
+    p_ready = property(lambda self: self._cols[5][: self._n])
+    p_alive = property(lambda self: self._alive[: self._n])
 
     # -- scheduling ---------------------------------------------------------------------------------------
     def at(self, rnd: int, fn: Callable[[UtxoEngine, int], None]) -> None:
@@ -125,6 +135,7 @@ class UtxoEngine:
             ):
                 self.ins[k].append(src[in_idx])
             self.p_alive[in_idx] = False
+            self._dead += len(in_idx)
         else:
             block = np.asarray(coinbase_block, dtype=np.int64)
             self.tx_coinbase.append(np.ones(g, bool))
@@ -145,38 +156,83 @@ class UtxoEngine:
         return ids
 
     def commit(self) -> None:
-        """End of round: drop spent entries, add this round's outputs."""
-        keep = self.p_alive
-        parts = [
-            (
-                self.p_owner[keep],
-                self.p_addr[keep],
-                self.p_value[keep],
-                self.p_tx[keep],
-                self.p_vout[keep],
-                self.p_ready[keep],
-            )
-        ] + self._new
-        cols = [np.concatenate([p[i] for p in parts]) for i in range(6)]
-        self.p_owner, self.p_addr, self.p_value, self.p_tx, self.p_vout, self.p_ready = cols
-        self.p_alive = np.ones(len(self.p_owner), bool)
-        self._new = []
-        self._svc = np.flatnonzero(self.p_owner >= self.user_limit)
+        """End of round: add this round's outputs (amortised O(new): the buffers grow by doubling), and drop
+        spent entries once they are a quarter of the pool. Pool order is creation order throughout."""
+        n = self._n
+        compact = self._dead * 4 > n
+        if compact:
+            keep = self._alive[:n].copy()
+            live = n - self._dead
+            for c in self._cols:
+                c[:live] = c[:n][keep]
+            self._alive[:live] = True
+            n, self._dead = live, 0
+        new, self._new = self._new, []
+        m = sum(len(p[0]) for p in new)
+        if n + m > len(self._alive):
+            cap = max(2 * (n + m), 4096)
+            grown = [np.zeros(cap, np.int64) for _ in POOL_COLS]
+            for g, c in zip(grown, self._cols, strict=True):
+                g[:n] = c[:n]
+            self._cols = grown
+            alive = np.zeros(cap, bool)
+            alive[:n] = self._alive[:n]
+            self._alive = alive
+        if m:
+            for i, c in enumerate(self._cols):
+                c[n : n + m] = np.concatenate([p[i] for p in new])
+            self._alive[n : n + m] = True
+        self._n = n + m
+        # services own few outputs each but are asked for them thousands of times a round: keep their pool
+        # indexes by owner instead of scanning the whole pool per question
+        owners = self._cols[0]
+        if compact:
+            start, self._svc = 0, {}
+        else:
+            start = n
+            self._svc = {o: ix[self._alive[ix]] for o, ix in self._svc.items()}
+        svc = start + np.flatnonzero(owners[start : self._n] >= self.user_limit)
+        if len(svc):
+            by = np.argsort(owners[svc], kind="stable")
+            so = owners[svc][by]
+            cut = np.flatnonzero(np.diff(so)) + 1
+            for o, ix in zip(so[np.r_[0, cut]].tolist(), np.split(svc[by], cut), strict=True):
+                self._svc[o] = np.concatenate([self._svc[o], ix]) if o in self._svc else ix
+        self._svc_from = {}
+        self._owner_bound = max(self._owner_bound, int(owners[n : self._n].max(initial=0)) + 1)
+
+    def owner_bound(self) -> int:
+        """An upper bound (exclusive) on the owner ids in the pool, for sizing lookup masks."""
+        return self._owner_bound
 
     def ready_of(self, owners: np.ndarray | int, rnd: int | None = None) -> np.ndarray:
         """Pool indexes of spendable outputs owned by ``owners``."""
         rnd = self.round if rnd is None else rnd
         if np.ndim(owners) == 0 and int(owners) >= self.user_limit:
-            # a service: look only at the (few) service outputs; this round's outputs are not ready anyway
-            sub = self._svc[self._svc < len(self.p_owner)]
-            sub = sub[(self.p_owner[sub] == owners) & self.p_alive[sub] & (self.p_ready[sub] <= rnd)]
-            return sub
-        want = np.zeros(int(max(self.p_owner.max(initial=0), np.max(owners))) + 1, bool)
+            # a service: look only at its own outputs; this round's outputs are not ready anyway
+            sub = self._svc.get(int(owners), np.zeros(0, np.int64))
+            return sub[self.p_alive[sub] & (self.p_ready[sub] <= rnd)]
+        want = np.zeros(max(self._owner_bound, int(np.max(owners)) + 1), bool)
         want[np.atleast_1d(owners)] = True
         return np.flatnonzero(want[self.p_owner] & self.p_alive & (self.p_ready <= rnd))
 
+    def ready_groups(self, owners: np.ndarray) -> list[np.ndarray]:
+        """``[ready_of(o) for o in owners]`` in one pass over the pool (ordinary users only)."""
+        owners = np.asarray(owners, dtype=np.int64)
+        if len(owners) == 0:
+            return []
+        idx = self.ready_of(np.unique(owners))
+        own = self.p_owner[idx]
+        by = np.argsort(own, kind="stable")  # pool order inside each owner
+        idx, own = idx[by], own[by]
+        lo, hi = np.searchsorted(own, owners, "left"), np.searchsorted(own, owners, "right")
+        return [idx[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]
+
     def find(self, tx: int, vout: int) -> int:
-        hit = np.flatnonzero((self.p_tx == tx) & (self.p_vout == vout) & self.p_alive)
+        """Pool index of output ``tx:vout``. The pool is in creation order, hence sorted by transaction id:
+        a binary search, not a scan."""
+        lo, hi = np.searchsorted(self.p_tx, [tx, tx + 1])
+        hit = lo + np.flatnonzero((self.p_vout[lo:hi] == vout) & self.p_alive[lo:hi])
         if len(hit) != 1:
             raise AssertionError(f"output {tx}:{vout} not spendable")
         return int(hit[0])
@@ -197,8 +253,18 @@ class UtxoEngine:
         given order, fee) or None when the owner cannot pay."""
         need = sum(v for _, v, _ in outputs)
         if inputs is None:
-            cand = self.ready_of(owner)
-            if from_addrs is not None:
+            if from_addrs is None:
+                cand = self.ready_of(owner)
+            elif owner >= self.user_limit:
+                # a service paying from some of its addresses (the bridge: not from its deposit address)
+                key = (int(owner), tuple(sorted(int(a) for a in from_addrs)))
+                if key not in self._svc_from:
+                    sub = self._svc.get(int(owner), np.zeros(0, np.int64))
+                    self._svc_from[key] = sub[np.isin(self.p_addr[sub], from_addrs)]
+                sub = self._svc_from[key]
+                cand = sub[self.p_alive[sub] & (self.p_ready[sub] <= self.round)]
+            else:
+                cand = self.ready_of(owner)
                 cand = cand[np.isin(self.p_addr[cand], from_addrs)]
             cand = cand[np.argsort(-self.p_value[cand], kind="stable")]
             csum = np.cumsum(self.p_value[cand])

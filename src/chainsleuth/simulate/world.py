@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from chainsleuth.errors import ChainsleuthError
-from chainsleuth.simulate.encode import base58check, bech32_p2wpkh, fixed_width_strings, hex_matrix
+from chainsleuth.simulate.encode import base58check_arrow, bech32_p2wpkh, fixed_width_strings, hex_matrix
 
 #: Start of every simulated world (UTC): genesis of both chains.
 T0 = 1_709_251_200  # 2024-03-01 00:00:00
@@ -204,25 +205,33 @@ class AddressBook:
             self._strings = fixed_width_strings(np.hstack([pre, body]))
             return self._strings
         types = self.types
-        out = np.empty(len(raw), dtype=object)
+        parts, where = [], []
         seg = types == 0
-        out[seg] = np.asarray(bech32_p2wpkh(raw[seg]).to_pylist(), dtype=object)
+        parts.append(bech32_p2wpkh(raw[seg]))
+        where.append(np.flatnonzero(seg))
         for code, version in ((1, 0x00), (2, 0x05)):
             m = types == code
-            out[m] = np.asarray(base58check(version, raw[m]), dtype=object)
-        self._strings = pa.array(out.tolist(), type=pa.string())
+            parts.append(base58check_arrow(version, raw[m]))
+            where.append(np.flatnonzero(m))
+        # the three encodings side by side, then put back in address order
+        inverse = np.empty(len(raw), dtype=np.int64)
+        inverse[np.concatenate(where)] = np.arange(len(raw))
+        self._strings = pc.take(pa.concat_arrays([p.cast(pa.string()) for p in parts]), pa.array(inverse))
         return self._strings
 
     def addr(self, i: int) -> str:
         return self.strings()[int(i)].as_py()
 
     def _expand(self, parts: list[tuple[int, object]]) -> pa.Array:
-        chunks = []
+        """One string per address from the (count, scalar-or-array) parts recorded by :meth:`new`, built as
+        one list and converted once (the UTXO book has thousands of small parts)."""
+        vals: list = []
         for n, v in parts:
-            chunks.append(
-                pa.array(np.broadcast_to(np.asarray(v, dtype=object), (n,)).tolist(), type=pa.string())
-            )
-        return pa.concat_arrays(chunks) if chunks else pa.array([], type=pa.string())
+            if np.ndim(v) == 0:
+                vals.extend([str(v)] * n)
+            else:
+                vals.extend(np.broadcast_to(np.asarray(v, dtype=object), (n,)).tolist())
+        return pa.array(vals, type=pa.string())
 
     def owners_table(self) -> pa.Table:
         return pa.table(
