@@ -7,7 +7,19 @@ from typing import Annotated
 import typer
 
 from chainsleuth import store
-from chainsleuth.cli.common import DbOpt, Format, FormatOpt, handle_errors, out, print_json, table
+from chainsleuth.cli.common import (
+    DbOpt,
+    Engine,
+    EngineOpt,
+    Format,
+    FormatOpt,
+    LakeOpt,
+    SparkMasterOpt,
+    handle_errors,
+    out,
+    print_json,
+    table,
+)
 from chainsleuth.cluster import EvmHeuristics, UtxoHeuristics, cluster_chain
 from chainsleuth.cluster.entity import entity as entity_of
 from chainsleuth.cluster.utxo import CHANGE_SIGNALS, DEFAULT_CHANGE_SIGNALS
@@ -37,10 +49,16 @@ def cluster_cmd(
     airdrop: Annotated[bool, typer.Option(help="EVM: airdrop multi-participation heuristic (opt-in)")] = False,
     max_loss: Annotated[float, typer.Option(help="EVM: share of a deposit a sweep may lose to fees")] = 0.05,
     window_days: Annotated[int, typer.Option(help="EVM: days within which a deposit is swept")] = 30,
+    engine: EngineOpt = Engine.duckdb,
+    spark_master: SparkMasterOpt = None,
+    lake: LakeOpt = None,
     db: DbOpt = None,
     format: FormatOpt = Format.text,
 ) -> None:
     """Cluster a chain's addresses (replacing its previous clustering) and detect EVM deposit addresses.
+
+    --engine spark runs the UTXO heuristics and connected components (large-star/small-star) on PySpark
+    over the Parquet lake and stores the same result.
 
     JSON: {chain, heuristics[], addresses, clusters, largest, links, seconds, and for UTXO change_links,
     excluded{reason: txs}; for EVM deposit_addresses, links_by_heuristic{}}.
@@ -60,7 +78,14 @@ def cluster_cmd(
         )
     else:
         h = EvmHeuristics(deposit=deposit, airdrop=airdrop, max_loss=max_loss, window_days=window_days)
-    r = cluster_chain(con, chain, h)
+    if engine == Engine.spark:
+        if not isinstance(h, UtxoHeuristics):
+            raise ChainsleuthError("--engine spark clusters UTXO chains; EVM heuristics run on --engine duckdb")
+        from chainsleuth.spark.engine import cluster as spark_cluster
+
+        r = spark_cluster(con, chain, heuristics=h, lake_root=lake, master=spark_master)
+    else:
+        r = cluster_chain(con, chain, h)
     if format == Format.json:
         print_json(r)
         return

@@ -32,6 +32,22 @@ DbOpt = Annotated[
 ]
 
 
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+EngineOpt = Annotated[Engine, typer.Option("--engine", help="duckdb (embedded) or spark (PySpark; see docs/spark.md).")]
+SparkMasterOpt = Annotated[
+    str | None,
+    typer.Option("--spark-master", envvar="CHAINSLEUTH_SPARK_MASTER", help="Spark master URL (default local[2])."),
+]
+LakeOpt = Annotated[
+    str | None,
+    typer.Option("--lake", envvar="CHAINSLEUTH_LAKE", help="Spark engine: Parquet lake folder (default <db>.lake)."),
+]
+
+
 class Format(StrEnum):
     text = "text"
     json = "json"

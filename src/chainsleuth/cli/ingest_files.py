@@ -9,7 +9,20 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from chainsleuth import store
-from chainsleuth.cli.common import DbOpt, Format, FormatOpt, console, handle_errors, out, print_json, table
+from chainsleuth.cli.common import (
+    DbOpt,
+    Engine,
+    EngineOpt,
+    Format,
+    FormatOpt,
+    LakeOpt,
+    SparkMasterOpt,
+    console,
+    handle_errors,
+    out,
+    print_json,
+    table,
+)
 from chainsleuth.cli.ingest import ingest_app
 
 prices_app = typer.Typer(help="USD prices per asset and day (estimates only; never mixed into amounts).",
@@ -38,19 +51,33 @@ def register(app: typer.Typer) -> None:
     def etl(
         directory: Annotated[Path, typer.Argument(help="ethereum-etl or bitcoin-etl export folder.")],
         chain: Annotated[str, typer.Option("--chain", help="Chain name: ethereum, bitcoin, tron, ...")],
+        engine: EngineOpt = Engine.duckdb,
+        spark_master: SparkMasterOpt = None,
+        lake: LakeOpt = None,
         db: DbOpt = None,
         format: FormatOpt = Format.text,
     ) -> None:
         """Load an ethereum-etl (CSV or JSON lines) or bitcoin-etl (JSON lines) export folder.
 
-        JSON keys: chain, directory, files{entity: [paths]}, staged{entity: rows}, added{table: rows}, seconds, load_id.
-        """
-        from chainsleuth.ingest.etl import load_etl
+        With --engine spark the export is first written to the partitioned Parquet lake by Spark, then loaded
+        into the store (same rows as the DuckDB engine).
 
+        JSON keys: chain, directory, files{entity: [paths]}, staged{entity: rows}, added{table: rows}, seconds,
+        load_id (duckdb) or lake, stored{table: rows} (spark).
+        """
         con = store.connect(db)
-        with _progress(f"loading {directory} into {chain}") as p:
+        with _progress(f"loading {directory} into {chain} ({engine.value})") as p:
             p.add_task("load", total=None)
-            stats = load_etl(con, directory, chain).to_dict()
+            if engine == Engine.spark:
+                from chainsleuth.spark.engine import ingest_etl
+
+                stats = ingest_etl(con, directory, chain, lake_root=lake, master=spark_master)
+                stats.setdefault("added", stats.get("stored", {}))
+                stats.setdefault("load_id", None)
+            else:
+                from chainsleuth.ingest.etl import load_etl
+
+                stats = load_etl(con, directory, chain).to_dict()
         _print_stats(f"{chain}: {directory}", stats, format)
 
     @ingest_app.command("csv")

@@ -8,10 +8,22 @@ from typing import Annotated
 import typer
 
 from chainsleuth import store
-from chainsleuth.cli.common import DbOpt, Format, FormatOpt, handle_errors, out, print_json, table
+from chainsleuth.cli.common import (
+    DbOpt,
+    Engine,
+    EngineOpt,
+    Format,
+    FormatOpt,
+    LakeOpt,
+    SparkMasterOpt,
+    handle_errors,
+    out,
+    print_json,
+    table,
+)
 from chainsleuth.errors import ChainsleuthError
+from chainsleuth.screen import recipients, screen_csv
 from chainsleuth.screen import screen as screen_addresses
-from chainsleuth.screen import screen_csv
 from chainsleuth.screen.exposure import LEVELS
 
 
@@ -28,6 +40,11 @@ def register(app: typer.Typer) -> None:
         basis: Annotated[str, typer.Option(help="Shares of USD value, native coins, or auto.")] = "auto",
         fail_on: Annotated[str | None, typer.Option(help="Exit 1 if any address is at or above this level.")]
         = None,
+        all_: Annotated[bool, typer.Option("--all", help="Screen every address of --chain that received value.")]
+        = False,
+        engine: EngineOpt = Engine.duckdb,
+        spark_master: SparkMasterOpt = None,
+        lake: LakeOpt = None,
         db: DbOpt = None,
         format: FormatOpt = Format.text,
     ) -> None:
@@ -44,12 +61,22 @@ def register(app: typer.Typer) -> None:
         con = store.connect(db)
         opts = {"hops": hops, "as_of": as_of, "basis": basis}
         results = []
+        if all_:
+            population = recipients(con, chain)
+            if engine == Engine.spark:
+                from chainsleuth.spark.engine import screen_all
+
+                results += screen_all(con, chain, population, lake_root=lake, master=spark_master, **opts)
+            else:
+                results += screen_addresses(con, population, chain, **opts)
+        elif engine == Engine.spark:
+            raise ChainsleuthError("--engine spark screens whole chains: use it with --all")
         if csv_file:
             results += screen_csv(con, csv_file, default_chain=chain, **opts)
         if addresses:
             results += screen_addresses(con, addresses, chain, **opts)
         if not results:
-            raise ChainsleuthError("give addresses or --csv FILE")
+            raise ChainsleuthError("give addresses, --csv FILE or --all")
         if format == Format.json:
             print_json(results)
         else:

@@ -2,5 +2,6 @@
 
 from chainsleuth.screen.batch import read_address_csv, screen_csv
 from chainsleuth.screen.exposure import RiskPolicy, ScreenResult, screen
+from chainsleuth.screen.flows import recipients
 
-__all__ = ["RiskPolicy", "ScreenResult", "read_address_csv", "screen", "screen_csv"]
+__all__ = ["RiskPolicy", "ScreenResult", "read_address_csv", "recipients", "screen", "screen_csv"]

@@ -157,12 +157,12 @@ def screen(
                 """,
                 [policy.min_weight],
             )
-        return _collect(cur, chain, targets, used_basis, hops, as_of, policy, max_sources)
+        return collect_results(cur, chain, targets, used_basis, hops, as_of, policy, max_sources)
     finally:
         cur.close()
 
 
-def _collect(
+def collect_results(
     cur: duckdb.DuckDBPyConnection,
     chain: str,
     targets: list[str],

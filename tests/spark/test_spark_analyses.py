@@ -1,0 +1,127 @@
+"""Spark clustering and exposure equal the DuckDB engine's exactly on the simulated small world, and the
+distributed connected components equal scipy's on random graphs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components as scipy_components
+
+from chainsleuth import store
+from chainsleuth.cluster import cluster_utxo
+from chainsleuth.screen import screen
+from chainsleuth.spark import engine, lake
+from chainsleuth.spark.cluster import connected_components
+
+
+def partition(pairs) -> set[frozenset]:
+    groups: dict = {}
+    for node, comp in pairs:
+        groups.setdefault(comp, set()).add(node)
+    return {frozenset(g) for g in groups.values()}
+
+
+@pytest.mark.parametrize("seed,n,m", [(1, 400, 300), (2, 300, 600), (3, 50, 0)])
+def test_large_star_small_star_equals_scipy(spark, seed, n, m):
+    rng = np.random.default_rng(seed)
+    # A long path (worst case for label propagation: many rounds) plus random edges and self-loops.
+    path = np.arange(0, n // 2 - 1)
+    a = np.concatenate([path, rng.integers(0, n, m), [7, 7]])
+    b = np.concatenate([path + 1, rng.integers(0, n, m), [7, 9]])
+    edges = spark.createDataFrame([(int(x), int(y)) for x, y in zip(a, b, strict=True)], "src long, dst long")
+    got = [(r["node"], r["component"]) for r in connected_components(edges, checkpoint_every=2).collect()]
+    _, labels = scipy_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)
+    touched = {int(x) for x, y in zip(a, b, strict=True) if x != y} | {int(y) for x, y in zip(a, b, strict=True) if x != y}
+    want = partition((i, labels[i]) for i in touched)
+    assert partition(got) == want
+    assert len(got) == len(touched)  # every node with an edge, once
+    for node, comp in got:  # the component id is its smallest node
+        assert comp == min(next(g for g in want if node in g))
+
+
+@pytest.fixture(scope="module")
+def stores(world_db, spark, tmp_path_factory):
+    """(duckdb-engine store, spark-engine store, lake): the second store gets labels and prices only, its
+    ledger reaches Spark through a lake exported from the first (the path of data ingested by DuckDB)."""
+    tmp = tmp_path_factory.mktemp("spark-analyses")
+    duck = store.connect(world_db)
+    root = str(tmp / "lake")
+    for chain in ("ethereum", "bitcoin"):
+        lake.export_store(duck, root, chain)
+    via = store.connect(tmp / "spark.duckdb")
+    for chain in ("ethereum", "bitcoin"):
+        lake.load_into_store(via, root, chain)
+    with duck.cursor() as cur:
+        for table in ("tags", "prices", "actors"):
+            via.register("_t", cur.sql(f"SELECT * FROM {table}").to_arrow_table())
+            via.execute(f"INSERT INTO {table} SELECT * FROM _t")
+            via.unregister("_t")
+    yield duck, via, root
+    duck.close()
+    via.close()
+
+
+def test_utxo_clusters_equal_duckdb_engine(stores, spark):
+    duck, via, root = stores
+    want = cluster_utxo(duck, "bitcoin")
+    got = engine.cluster(via, "bitcoin", lake_root=root, spark=spark)
+    q = "SELECT address, cluster_id, heuristic FROM clusters WHERE chain = 'bitcoin'"
+    d, s = duck.execute(q).fetchall(), via.execute(q).fetchall()
+    assert want["clusters"] > 100 and want["largest"] >= 10  # a non-trivial partition
+    assert partition((a, c) for a, c, _ in s) == partition((a, c) for a, c, _ in d)
+    assert {(a, h) for a, _, h in s} == {(a, h) for a, _, h in d}
+    for key in ("addresses", "clusters", "largest", "links", "change_links", "excluded"):
+        assert got[key] == want[key], key
+    # reasons are a string_agg(DISTINCT ...) whose order neither engine fixes: compare them as sets
+    ex = ("SELECT tx_hash, list_sort(string_split(reason, ',')), inputs, equal_outputs, denomination "
+          "FROM cluster_exclusions ORDER BY 1")
+    assert via.execute(ex).fetchall() == duck.execute(ex).fetchall()
+
+
+def _same_result(x, y) -> None:
+    dx, dy = x.to_dict(), y.to_dict()
+    assert dx["address"] == dy["address"]
+    assert dx["risk"] == dy["risk"], dx["address"]
+    assert math.isclose(dx["received"]["value"], dy["received"]["value"], rel_tol=1e-9)
+    assert dx["received"]["transfers"] == dy["received"]["transfers"]
+    for kind, e in dx["exposure"].items():
+        for k, v in e.items():
+            assert math.isclose(v, dy["exposure"][kind][k], rel_tol=1e-9, abs_tol=1e-15), (dx["address"], kind, k)
+    key = ["address", "hop", "risk_type", "via", "transfers", "label", "category"]
+    assert [[s[k] for k in key] for s in dx["sources"]] == [[s[k] for k in key] for s in dy["sources"]]
+    for a, b in zip(dx["sources"], dy["sources"], strict=True):
+        assert math.isclose(a["share"], b["share"], rel_tol=1e-9)
+        # Evidence: the same largest flows (ties may be listed in another order).
+        assert sorted((e["value"], e["amount"]) for e in a["evidence"]) == \
+            sorted((e["value"], e["amount"]) for e in b["evidence"])
+
+
+def test_exposure_of_every_address_equals_duckdb_engine(stores, spark):
+    """Bitcoin: every receiving address of the chain (screen --all)."""
+    duck, via, root = stores
+    got = engine.screen_all(via, "bitcoin", lake_root=root, spark=spark, hops=3)
+    addresses = [r.address for r in got]
+    assert len(addresses) == duck.execute(
+        "SELECT count(DISTINCT o.address) FROM utxo_outputs o JOIN utxo_inputs i ON i.tx_hash = o.tx_hash "
+        "WHERE o.value > 0 AND i.value > 0 AND i.address IS NOT NULL AND o.address <> i.address").fetchone()[0]
+    want = screen(duck, addresses, "bitcoin", hops=3)
+    for x, y in zip(want, got, strict=True):
+        _same_result(x, y)
+
+
+def test_exposure_ethereum_equals_duckdb_engine(stores, spark):
+    """Ethereum: every 6th receiving address (the whole chain is the benchmark's job), hops 1..3."""
+    duck, via, root = stores
+    everyone = [r[0] for r in duck.execute(
+        "SELECT DISTINCT to_address FROM transfers WHERE chain = 'ethereum' AND to_address IS NOT NULL "
+        "AND from_address IS NOT NULL AND amount > 0 ORDER BY 1").fetchall()]
+    addresses = everyone[::6]
+    got = engine.screen_all(via, "ethereum", addresses, lake_root=root, spark=spark, hops=3)
+    want = screen(duck, addresses, "ethereum", hops=3)
+    assert sum(r.level != "low" for r in want) >= 10  # the world's incidents do reach the sample
+    assert {s["hop"] for r in want for s in r.to_dict()["sources"]} >= {1, 2}
+    for x, y in zip(want, got, strict=True):
+        _same_result(x, y)
