@@ -182,7 +182,7 @@ def main() -> None:
             "ratio_trace_only": round(t_trace / min(runs), 1),
             "baseline_process_peak_rss_mb": round(rss_all, 1),
             "exit_eth_ours": round(sum(ours.values()), 6),
-            "exit_eth_baseline_tagged_exits": round(sum(base.values()), 6),
+            "exit_eth_baseline_tagged_exits": round(sum(base.values()) / 1e18, 6),  # wei -> ETH, like ours
             "exits_in_common": len(common),
         })
     out = ROOT / "benchmarks" / "results"
