@@ -187,6 +187,8 @@ async function traceFrom(sources, chain, after = null) {
   const body = {sources, chain, model: $("#trace-model").value, max_hops: Number($("#trace-hops").value) || 12};
   if (after) body.after = after;
   const t = await api("/trace", {method: "POST", body});
+  // a trace may cross a bridge: load decimals of every chain it reached so amounts are scaled right
+  for (const c of new Set([...t.edges, ...t.exits, ...(t.resting || [])].map((x) => x.chain).filter(Boolean))) await loadAssets(c);
   state.trace = t;
   for (const s of sources) upsertNode(chain, s).addClass("source");
   for (const e of t.edges) {
