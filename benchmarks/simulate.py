@@ -26,7 +26,7 @@ import numpy as np
 
 from chainsleuth.simulate import simulate
 from chainsleuth.simulate.economy import World
-from chainsleuth.simulate.evm import GWEI, T0, FinalEvm
+from chainsleuth.simulate.evm import GWEI, T0, TOKEN_TRANSFER_COLUMNS, TRANSACTION_COLUMNS, FinalEvm
 from chainsleuth.simulate.incidents import plan_incidents
 from chainsleuth.simulate.world import TOKENS, Config, parse_scale
 
@@ -66,31 +66,7 @@ def naive_write(fe: FinalEvm, folder: Path) -> int:
     rows = 0
     with (folder / "transactions.csv").open("w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(
-            [
-                "hash",
-                "nonce",
-                "block_hash",
-                "block_number",
-                "transaction_index",
-                "from_address",
-                "to_address",
-                "value",
-                "gas",
-                "gas_price",
-                "input",
-                "block_timestamp",
-                "max_fee_per_gas",
-                "max_priority_fee_per_gas",
-                "transaction_type",
-                "receipt_cumulative_gas_used",
-                "receipt_gas_used",
-                "receipt_contract_address",
-                "receipt_root",
-                "receipt_status",
-                "receipt_effective_gas_price",
-            ]
-        )
+        w.writerow(TRANSACTION_COLUMNS)
         cum, last = 0, -1
         for i in range(len(o)):
             if block[i] != last:
@@ -128,17 +104,7 @@ def naive_write(fe: FinalEvm, folder: Path) -> int:
     pos, log_index = fe.pos.tolist(), fe.log_index.tolist()
     with (folder / "token_transfers.csv").open("w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(
-            [
-                "token_address",
-                "from_address",
-                "to_address",
-                "value",
-                "transaction_hash",
-                "log_index",
-                "block_number",
-            ]
-        )
+        w.writerow(TOKEN_TRANSFER_COLUMNS)
         for i in range(len(tx)):
             p = pos[tx[i]]
             w.writerow(

@@ -57,6 +57,42 @@ FORWARDER_GAS = 31000  # an ETH deposit into a forwarder contract that passes th
 BASEFEE_MAX = 45 * GWEI
 
 
+#: ethereum-etl column order of transactions.csv (with the receipt_* columns of `stream`) and of
+#: token_transfers.csv, as the real exports write them.
+TRANSACTION_COLUMNS = (
+    "hash",
+    "nonce",
+    "block_hash",
+    "block_number",
+    "transaction_index",
+    "from_address",
+    "to_address",
+    "value",
+    "gas",
+    "gas_price",
+    "input",
+    "block_timestamp",
+    "max_fee_per_gas",
+    "max_priority_fee_per_gas",
+    "transaction_type",
+    "receipt_cumulative_gas_used",
+    "receipt_gas_used",
+    "receipt_contract_address",
+    "receipt_root",
+    "receipt_status",
+    "receipt_effective_gas_price",
+)
+TOKEN_TRANSFER_COLUMNS = (
+    "token_address",
+    "from_address",
+    "to_address",
+    "value",
+    "transaction_hash",
+    "log_index",
+    "block_number",
+)
+
+
 def base_fee(block: np.ndarray | int) -> np.ndarray:
     """Base fee per gas of each block (wei): a daily and weekly cycle with per-block digits, 6-45 gwei."""
     b = np.asarray(block, dtype=np.int64)
@@ -324,29 +360,7 @@ class FinalEvm:
             starts = np.r_[0, np.flatnonzero(np.diff(self.block)) + 1]
             base = np.repeat(np.r_[0, cs][starts], np.diff(np.r_[starts, n]))
             cum = cs - base
-        header = [
-            "hash",
-            "nonce",
-            "block_hash",
-            "block_number",
-            "transaction_index",
-            "from_address",
-            "to_address",
-            "value",
-            "gas",
-            "gas_price",
-            "input",
-            "block_timestamp",
-            "max_fee_per_gas",
-            "max_priority_fee_per_gas",
-            "transaction_type",
-            "receipt_cumulative_gas_used",
-            "receipt_gas_used",
-            "receipt_contract_address",
-            "receipt_root",
-            "receipt_status",
-            "receipt_effective_gas_price",
-        ]
+        header = list(TRANSACTION_COLUMNS)
 
         block_hashes = self._block_hash(self.blocks)
 
@@ -424,15 +438,7 @@ class FinalEvm:
         token_ids = np.array([led.token_addr[t] for t in TOKENS], dtype=np.int64)
         frm, to, amt = (led.col("logs", k)[lo_] for k in ("frm", "to", "amt"))
         sp = self.pos[tx] if len(tx) else tx
-        header = [
-            "token_address",
-            "from_address",
-            "to_address",
-            "value",
-            "transaction_hash",
-            "log_index",
-            "block_number",
-        ]
+        header = list(TOKEN_TRANSFER_COLUMNS)
 
         def rows(lo: int, hi: int) -> list[pa.Array]:
             sl = slice(lo, hi)
