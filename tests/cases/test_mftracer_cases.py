@@ -8,8 +8,9 @@ from tests.cases.mftracer import run_case
 
 pytestmark = pytest.mark.slow
 
-#: Measured figures (docs/accuracy.md) are the floor: a change that lowers them fails.
-FLOOR = {"HB": (1.0, 0.01), "54m": (0.92, 0.01), "XScam": (0.99, 0.01)}
+#: Measured figures (docs/accuracy.md) are the floor: a change that lowers them fails. The issue's target is
+#: terminal recall >= 95 % and USD within 5 %; every case is above it.
+FLOOR = {"HB": (1.0, 0.01), "54m": (1.0, 0.01), "XScam": (0.99, 0.01)}
 
 
 @pytest.mark.parametrize("case", sorted(FLOOR))

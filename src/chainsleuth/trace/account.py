@@ -10,7 +10,7 @@ import duckdb
 import numpy as np
 
 from chainsleuth.errors import ChainsleuthError, NotFoundError
-from chainsleuth.trace import continuation, subgraph, utxo
+from chainsleuth.trace import continuation, passthrough, subgraph, utxo
 from chainsleuth.trace.index import ensure_index
 from chainsleuth.trace.pricing import Pricer
 from chainsleuth.trace.result import TOTAL_KEYS, ExitPoint, FlowEdge, Resting, TraceResult
@@ -342,19 +342,20 @@ def _report(con, chain, result: TraceResult, E, g: FlowGraph, res, opts: Options
     usd_tot = dict.fromkeys(TOTAL_KEYS, 0.0)
 
     def add(kind: str, i: int, amount: int) -> None:
-        totals[(chain, int(E.asset[i]))][kind] += amount
-        u = usd_of(i, amount)
-        if u is not None:
-            usd_tot[kind] += u
+        add_value(kind, int(E.asset[i]), amount, usd_of(i, amount))
+
+    def add_value(kind: str, asset: int, amount: int, usd: float | None) -> None:
+        totals[(chain, asset)][kind] += amount
+        if usd is not None:
+            usd_tot[kind] += usd
 
     base_hop = min((s.hop for s in seed_by_rid.values()), default=0)
 
-    def service_end(i: int, far: int, amt: int, tx: str, hop: int) -> None:
-        ex = exits.setdefault((far, int(E.asset[i])), {"amount": 0, "usd": None, "tx": [], "hop": hop, "i": i})
+    def service_end(far: int, asset: int, amt: int, usd: float | None, tx: str, hop: int) -> None:
+        ex = exits.setdefault((far, asset), {"amount": 0, "usd": None, "tx": [], "hop": hop})
         ex["amount"] += amt
-        u = usd_of(i, amt)
-        if u is not None:
-            ex["usd"] = (ex["usd"] or 0.0) + u
+        if usd is not None:
+            ex["usd"] = (ex["usd"] or 0.0) + usd
         ex["tx"].append(tx)
         ex["hop"] = min(ex["hop"], hop)
 
@@ -362,6 +363,7 @@ def _report(con, chain, result: TraceResult, E, g: FlowGraph, res, opts: Options
     rests: dict[tuple[int, int], dict] = {}
     bridge_locks: list[int] = []
     mixer_deposits: list[int] = []
+    at_services: list[int] = []  # edges ending at a non-custodial service (it may pass the value on)
     for i in tainted.tolist():
         amt = exact.get(i, 0)
         if i in dropped_exact:
@@ -402,14 +404,13 @@ def _report(con, chain, result: TraceResult, E, g: FlowGraph, res, opts: Options
         lab = labels.get(far)
         if far_role in (ROLE_EXIT, ROLE_MIXER):
             add("in_mixers" if far_role == ROLE_MIXER else "to_exits", i, amt)
-            service_end(i, far, amt, tx, hop)
+            service_end(far, int(E.asset[i]), amt, usd_of(i, amt), tx, hop)
             if far_role == ROLE_MIXER:
                 mixer_deposits.append(i)
         elif far_role == ROLE_BRIDGE and fw:
             bridge_locks.append(i)
         elif far_role in (ROLE_SWAP, ROLE_SERVICE, ROLE_BRIDGE):
-            add("in_services", i, amt)
-            service_end(i, far, amt, tx, hop)
+            at_services.append(i)
         else:  # burn address, or beyond the hop limit
             r = rests.setdefault((far, int(E.asset[i])), {"amount": 0, "tx": [], "hop_limited": far_role != ROLE_BURN,
                                                           "i": i, "lab": lab})
@@ -477,15 +478,17 @@ def _report(con, chain, result: TraceResult, E, g: FlowGraph, res, opts: Options
                               base_hop, result) if depth < opts.max_continuations else []
     matched = {i for c in conts for i in c.locks}
     for i in bridge_locks:
-        add("bridged_out" if i in matched else "in_services", i, exact[i])
-        if i not in matched:
-            service_end(i, int(far_side_addr[i]), exact[i], det[i][0], int(res.hop[i]) + base_hop)
+        if i in matched:
+            add("bridged_out", i, exact[i])
+        else:
+            at_services.append(i)
+    _service_ends(con, chain, E, det, exact, at_services, fw, res, base_hop, labels, pricer, usd_of, add_value,
+                  service_end, result)
     addr_of = _addresses(con, chain, [k[0] for k in list(exits) + list(rests)])
-    for (addr, _a), ex in sorted(exits.items(), key=lambda kv: -kv[1]["amount"]):
+    for (addr, a), ex in sorted(exits.items(), key=lambda kv: -kv[1]["amount"]):
         lab = labels.get(addr) or (addr_of.get(addr), None, None, None, None, None)
-        i = ex["i"]
         result.exits.append(ExitPoint(address=addr_of.get(addr, lab[0]), chain=chain, label=lab[1], category=lab[2],
-                                      entity=lab[3], via=lab[4], asset=asset_name(i), symbol=symbol(i),
+                                      entity=lab[3], via=lab[4], asset=pricer.assets[a], symbol=pricer.symbol[a],
                                       amount=ex["amount"], usd=ex["usd"], tx_hashes=sorted(set(ex["tx"])),
                                       hop=ex["hop"]))
     deposits = sorted({a for (a, _x) in exits if (labels.get(a) or (None,) * 3)[2] == "deposit"})
@@ -522,6 +525,56 @@ def _report(con, chain, result: TraceResult, E, g: FlowGraph, res, opts: Options
                                 depth=depth + 1)
         result.merge(sub, totals=c.kind == "bridge")
     return result
+
+
+def _service_ends(con, chain, E, det, exact, edges: list[int], fw: bool, res, base_hop, labels, pricer: Pricer,
+                  usd_of, add_value, service_end, result: TraceResult) -> None:
+    """Report value that ended at non-custodial services, forward moved on through the same transaction's
+    payments to further services (:mod:`chainsleuth.trace.passthrough`)."""
+    if not edges:
+        return
+    asset_id = {a: k for k, a in enumerate(pricer.assets)}
+    ends = [passthrough.End(address=labels[int(E.dst[i] if fw else E.src[i])][0], asset=pricer.assets[int(E.asset[i])],
+                            amount=exact[i], usd=usd_of(i, exact[i]), tx_hash=det[i][0], block_number=int(E.block[i]),
+                            time=det[i][1]) for i in edges]
+    if fw:
+        services = dict(con.execute("SELECT address, role FROM _tr_lab WHERE role IS NOT NULL AND role <> ?",
+                                    [ROLE_BURN]).fetchall())
+
+        def unit_usd(asset: str, t: datetime | None) -> float | None:
+            if asset not in asset_id or t is None:
+                return None
+            day = (t.date() - datetime(1970, 1, 1).date()).days
+            u = pricer.unit_usd(np.array([asset_id[asset]]), np.array([day]))[0]
+            return None if np.isnan(u) else float(u)
+
+        moved = passthrough.pass_on(con, chain, ends, services, unit_usd)
+    else:
+        moved = [[e] for e in ends]
+    new_addrs = sorted({x.address for xs in moved for x in xs if x.steps})
+    ids = dict(con.execute("SELECT address, id FROM trace_nodes WHERE chain = ? AND address IN "
+                           "(SELECT unnest(?::VARCHAR[]))", [chain, new_addrs]).fetchall()) if new_addrs else {}
+    if ids:
+        labels.update(label_map(con, np.array(list(ids.values()), dtype=np.int64)))
+    steps: dict[tuple, list] = {}
+    for i, xs in zip(edges, moved, strict=True):
+        far = int(E.dst[i] if fw else E.src[i])
+        hop = int(res.hop[i]) + base_hop
+        for x in xs:
+            where = ids[x.address] if x.steps else far
+            role = (labels.get(where) or (None,) * 6)[5]
+            kind = {ROLE_EXIT: "to_exits", ROLE_MIXER: "in_mixers"}.get(role, "in_services")
+            add_value(kind, asset_id[x.asset], x.amount, x.usd)
+            service_end(where, asset_id[x.asset], x.amount, x.usd, x.tx_hash, hop + len(x.steps))
+            for k, (fa, ta, asset, amt, usd) in enumerate(x.steps):
+                st = steps.setdefault((x.tx_hash, fa, ta, asset), [0, 0.0, hop + k + 1, x])
+                st[0] += amt
+                st[1] += usd or 0.0
+    for (tx, fa, ta, asset), (amt, usd, hop, x) in steps.items():
+        role = (labels.get(ids.get(ta, -1)) or (None,) * 6)[5]
+        result.edges.append(FlowEdge(chain=chain, tx_hash=tx, block_number=x.block_number, time=x.time, from_=fa, to=ta,
+                                     asset=asset, symbol=pricer.symbol[asset_id[asset]], amount=amt, usd=usd or None,
+                                     hop=hop, kind={ROLE_MIXER: "mixer", ROLE_BRIDGE: "bridge"}.get(role, "transfer")))
 
 
 def _addresses(con: duckdb.DuckDBPyConnection, chain: str, ids: list[int]) -> dict[int, str]:
