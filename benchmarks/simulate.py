@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/simulate.py [--scale medium] [--seed 7]
 
 Both writers produce the same ethereum-etl ``transactions.csv`` and ``token_transfers.csv`` from the same
-finalized ledger (checked byte for byte), measured in the same run; then the whole world (both chains, truth,
-tags, owners) is timed end to end. Prints the figures side by side and writes
+finalized ledger (checked byte for byte), measured in the same run. Then the whole world (both chains, truth,
+tags, owners) is timed end to end twice: with the writers in parallel processes (the default) and in one
+process. Wall seconds on a shared machine swing with its load, so CPU seconds (all processes) are printed
+too. The figures of the previous recorded run at the same scale are printed beside them; everything goes to
 ``benchmarks/results/simulate.json``.
 """
 
@@ -17,6 +19,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -29,6 +32,7 @@ from chainsleuth.simulate.economy import World
 from chainsleuth.simulate.evm import GWEI, T0, TOKEN_TRANSFER_COLUMNS, TRANSACTION_COLUMNS, FinalEvm
 from chainsleuth.simulate.incidents import plan_incidents
 from chainsleuth.simulate.world import TOKENS, Config, parse_scale
+from chainsleuth.simulate.writer import default_workers
 
 RESULTS = Path(__file__).resolve().parent / "results" / "simulate.json"
 
@@ -121,12 +125,58 @@ def fast_write(fe: FinalEvm, folder: Path) -> int:
     return n + fe._write_token_transfers(folder / "token_transfers.csv", addr)
 
 
+def time_world(folder: Path, transfers: int, seed: int, workers: int | None) -> dict:
+    """One whole world, end to end: wall and CPU seconds (this process and its writer processes)."""
+    self0, kids0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    summary = simulate(folder, seed=seed, scale=transfers, workers=workers or default_workers())
+    wall = time.perf_counter() - t0
+    self1, kids1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = sum(b.ru_utime + b.ru_stime - a.ru_utime - a.ru_stime for a, b in ((self0, self1), (kids0, kids1)))
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    digest = {str(p.relative_to(folder)): p.stat().st_size for p in sorted(folder.rglob("*")) if p.is_file()}
+    shutil.rmtree(folder)  # a large world is 6.8 GB: do not keep two
+    n = summary["transfers"]["total"]
+    return {
+        "workers": workers or default_workers(),
+        "transfers": n,
+        "bytes": size,
+        "file_sizes": digest,
+        "seconds": summary["seconds"] | {"wall": round(wall, 3), "cpu": round(cpu, 3)},
+        "transfers_per_s_total": round(n / wall),
+        "transfers_per_cpu_s": round(n / cpu),
+        "transfers_per_s_write_phase": round(n / summary["seconds"]["write"]),
+    }
+
+
+def previous_figures(transfers: int) -> dict | None:
+    """The figures of the last recorded run at the same scale (the JSON this script overwrites)."""
+    try:
+        old = json.loads(RESULTS.read_text())
+    except (OSError, ValueError):
+        return None
+    if old.get("transfers_requested") != transfers:
+        return None
+    world = old.get("world_end_to_end", {})
+    return {
+        "recorded": old.get("recorded", "before 2026-11-26"),
+        "writer_rows_per_s": old.get("write_transactions_and_token_transfers", {}).get("ours_rows_per_s"),
+        "world_transfers_per_s": world.get("transfers_per_s_total"),
+        "world_seconds": world.get("seconds", {}).get("wall", world.get("seconds", {}).get("total")),
+        "world_cpu_seconds": world.get("seconds", {}).get("cpu"),
+        "peak_rss_mb": world.get("peak_rss_mb_process"),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", default="medium", help="small | medium | large | number of transfers")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--no-serial", action="store_true", help="skip the one-process world run")
     args = ap.parse_args()
     transfers = parse_scale(args.scale)
+    previous = previous_figures(transfers)
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         tmpd = Path(tmp)
         fe = build_ledger(transfers, args.seed)
@@ -142,20 +192,21 @@ def main() -> None:
             for f in ("transactions.csv", "token_transfers.csv")
         )
         del fe
-        t0 = time.perf_counter()
-        summary = simulate(tmpd / "world", seed=args.seed, scale=transfers)
-        t_world = time.perf_counter() - t0
-        size = sum(p.stat().st_size for p in (tmpd / "world").rglob("*") if p.is_file())
-    world_transfers = summary["transfers"]["total"]
+        for d in ("warmup", "fast", "naive"):
+            shutil.rmtree(tmpd / d)
+        world = time_world(tmpd / "world", transfers, args.seed, None)
+        serial = None if args.no_serial else time_world(tmpd / "world1", transfers, args.seed, 1)
     result = {
         "benchmark": "simulate",
+        "recorded": time.strftime("%Y-%m-%d"),
         "scale": args.scale,
         "transfers_requested": transfers,
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
-            "load_avg_1m": os.getloadavg()[0],
+            "load_avg_1m_before": load_before,
+            "load_avg_1m_after": os.getloadavg()[0],
         },
         "write_transactions_and_token_transfers": {
             "rows": ours_rows,
@@ -167,31 +218,60 @@ def main() -> None:
             "baseline_rows_per_s": round(naive_rows / t_naive),
             "speedup": round(t_naive / t_ours, 2),
         },
-        "world_end_to_end": {
-            "peak_rss_mb_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "transfers": world_transfers,
-            "bytes": size,
-            "seconds": summary["seconds"],
-            "transfers_per_s_total": round(world_transfers / t_world),
-            "transfers_per_s_write_phase": round(world_transfers / summary["seconds"]["write"]),
-        },
+        "world_end_to_end": world
+        | {"peak_rss_mb_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)},
+        "world_one_process": serial,
+        "previous": previous,
     }
     w = result["write_transactions_and_token_transfers"]
+    m = result["machine"]
     print(
-        f"simulate benchmark, scale {args.scale} ({transfers:,} transfers requested), load avg {result['machine']['load_avg_1m']:.1f}"
+        f"simulate benchmark, scale {args.scale} ({transfers:,} transfers requested), "
+        f"load avg {m['load_avg_1m_before']:.1f} -> {m['load_avg_1m_after']:.1f} on {m['cpus']} CPUs"
     )
-    print(f"{'':34}{'chainsleuth':>16}{'csv.writer loop':>18}")
-    print(f"{'transactions+token_transfers rows':34}{w['rows']:>16,}{naive_rows:>18,}")
-    print(f"{'seconds':34}{w['ours_seconds']:>16.2f}{w['baseline_seconds']:>18.2f}")
-    print(f"{'rows/s':34}{w['ours_rows_per_s']:>16,}{w['baseline_rows_per_s']:>18,}")
-    print(f"speedup {w['speedup']}x, identical files: {same}")
-    e = result["world_end_to_end"]
+    print(f"{'':36}{'chainsleuth':>14}{'csv.writer loop':>17}{'previous run':>14}")
+    prev = previous or {}
+
+    def fmt(v: float | int | None, spec: str = ",") -> str:
+        return "-" if v is None else format(v, spec)
+
+    print(f"{'transactions+token_transfers rows':36}{w['rows']:>14,}{naive_rows:>17,}{'':>14}")
     print(
-        f"whole world: {e['transfers']:,} transfers, {e['bytes'] / 1e6:.0f} MB in {e['seconds']['total']} s "
-        f"(generate {e['seconds']['generate']} s, write {e['seconds']['write']} s): "
-        f"{e['transfers_per_s_total']:,} transfers/s overall, {e['transfers_per_s_write_phase']:,}/s in the write phase"
+        f"{'writer rows/s':36}{w['ours_rows_per_s']:>14,}{w['baseline_rows_per_s']:>17,}"
+        f"{fmt(prev.get('writer_rows_per_s')):>14}"
     )
-    print(f"peak RSS of this process (ledger, both writers, whole world): {e['peak_rss_mb_process']:,} MB")
+    print(f"speedup over the loop {w['speedup']}x, identical files: {same}")
+    print(
+        f"\n{'whole world (' + format(world['transfers'], ',') + ' transfers)':36}{'parallel':>14}"
+        f"{'one process':>17}{'previous run':>14}"
+    )
+    rows = [
+        ("workers", "workers", "workers", None),
+        ("wall seconds", "seconds.wall", "seconds.wall", "world_seconds"),
+        ("CPU seconds (all processes)", "seconds.cpu", "seconds.cpu", "world_cpu_seconds"),
+        ("generate seconds", "seconds.generate", "seconds.generate", None),
+        ("write seconds", "seconds.write", "seconds.write", None),
+        ("transfers/s (wall)", "transfers_per_s_total", "transfers_per_s_total", "world_transfers_per_s"),
+        ("transfers per CPU second", "transfers_per_cpu_s", "transfers_per_cpu_s", None),
+    ]
+
+    def get(d: dict | None, path: str):
+        for k in path.split("."):
+            if d is None:
+                return None
+            d = d.get(k)
+        return d
+
+    for label, a, b, c in rows:
+        print(
+            f"{label:36}{fmt(get(world, a)):>14}{fmt(get(serial, b)):>17}{fmt(prev.get(c) if c else None):>14}"
+        )
+    print(
+        f"{world['bytes'] / 1e6:,.0f} MB of files; peak RSS of this process "
+        f"{result['world_end_to_end']['peak_rss_mb_process']:,} MB (previous run {fmt(prev.get('peak_rss_mb'))})"
+    )
+    if serial and serial["file_sizes"] != world["file_sizes"]:
+        sys.exit("the parallel and the one-process worlds differ")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     if not same:

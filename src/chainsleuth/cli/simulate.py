@@ -28,6 +28,11 @@ def register(app: typer.Typer) -> None:
                 help="Incidents per profile, e.g. lazarus-like=2,exploiter=1,scammer=3 (default one each).",
             ),
         ] = None,
+        workers: Annotated[
+            int | None,
+            typer.Option("--workers", help="Processes writing the files (default: one per CPU, at most 4); "
+                                           "the bytes do not depend on it."),
+        ] = None,
         format: FormatOpt = Format.text,
     ) -> None:
         """Simulate an EVM chain and a UTXO chain with an economy, thefts and laundering; write ethereum-etl /
@@ -38,8 +43,10 @@ def register(app: typer.Typer) -> None:
         incidents[] {id, profile, victims, hops, stolen{asset: amount}, stolen_usd}, seconds{generate,write,total}.
         """
         from chainsleuth.simulate import simulate as run
+        from chainsleuth.simulate.writer import default_workers
 
-        summary = run(outdir, seed=seed, scale=scale, incidents=incidents)
+        summary = run(outdir, seed=seed, scale=scale, incidents=incidents,
+                      workers=default_workers() if workers is None else workers)
         if format == Format.json:
             print_json(summary)
             return

@@ -23,7 +23,7 @@ from chainsleuth.simulate.economy import World
 from chainsleuth.simulate.incidents import plan_incidents
 from chainsleuth.simulate.truth import build_truth, write_tags
 from chainsleuth.simulate.world import TOKENS, Config, parse_incidents, parse_scale, prices_table
-from chainsleuth.simulate.writer import s, write_csv
+from chainsleuth.simulate.writer import run_parallel, s, write_csv
 
 __all__ = ["simulate"]
 
@@ -33,9 +33,15 @@ def simulate(
     seed: int = 7,
     scale: str | int = "small",
     incidents: str | tuple[tuple[str, int], ...] | None = None,
+    workers: int = 1,
 ) -> dict:
     """Generate a world into ``outdir`` (created; existing files are overwritten). Returns a summary with
-    row counts per file, transfer counts per chain, the incidents and the time taken."""
+    row counts per file, transfer counts per chain, the incidents and the time taken.
+
+    The files are written by ``workers`` forked processes; the bytes do not depend on it. The default is one
+    (this process): forking a process that already runs native threads (an open DuckDB connection, a web
+    server) is unsafe, so only callers that know they are alone ask for more (the CLI does:
+    :func:`chainsleuth.simulate.writer.default_workers`)."""
     t_start = time.perf_counter()
     inc_spec = incidents if isinstance(incidents, tuple) else parse_incidents(incidents)
     cfg = Config(seed=int(seed), transfers=parse_scale(scale), incidents=inc_spec)
@@ -53,17 +59,31 @@ def simulate(
     fe = w.eth.finalize()
     fb = w.btc.finalize()
     t_gen = time.perf_counter()
-    counts = {
-        "ethereum": fe.write(
-            out / "ethereum", {t: (8 if t == "WBTC" else 6, w.token_supply[t]) for t in TOKENS}
-        ),
-        "bitcoin": fb.write(out / "bitcoin"),
-    }
-    _write_prices(w, out / "prices.csv")
-    n_tags = write_tags(w, out / "tags.yaml")
-    n_owners = _write_owners(w, out / "owners.csv")
-    truth = build_truth(w, incs, fe, fb)
-    (out / "truth.json").write_text(_dump_truth(truth), encoding="utf-8")
+    # the address strings every writer needs, made once before the writers fork
+    w.eth_book.strings()
+    w.btc_book.strings()
+    token_meta = {t: (8 if t == "WBTC" else 6, w.token_supply[t]) for t in TOKENS}
+    eth_main = ("transactions", "token_transfers", "blocks", "tokens")
+
+    def side_files() -> dict:
+        _write_prices(w, out / "prices.csv")
+        n_tags = write_tags(w, out / "tags.yaml")
+        n_owners = _write_owners(w, out / "owners.csv")
+        truth = build_truth(w, incs, fe, fb)
+        (out / "truth.json").write_text(_dump_truth(truth), encoding="utf-8")
+        return {"tags": n_tags, "owners": n_owners, "incidents": _incident_summary(truth)}
+
+    btc_counts, eth_counts, trace_counts, side = run_parallel(
+        [
+            lambda: fb.write(out / "bitcoin"),
+            lambda: fe.write(out / "ethereum", token_meta, eth_main),
+            lambda: fe.write(out / "ethereum", token_meta, ("traces",)),
+            side_files,
+        ],
+        workers,
+    )
+    counts = {"ethereum": {f: (eth_counts | trace_counts)[f] for f in fe.FILES}, "bitcoin": btc_counts}
+    n_tags, n_owners = side["tags"], side["owners"]
     t_end = time.perf_counter()
     transfers = _transfer_counts(w, fe, counts)
     return {
@@ -72,23 +92,27 @@ def simulate(
         "transfers_requested": cfg.transfers,
         "transfers": transfers,
         "files": counts | {"tags": n_tags, "owners": n_owners, "prices": len(TOKENS) + 2},
-        "incidents": [
-            {
-                "id": i["id"],
-                "profile": i["profile"],
-                "victims": len(i["victims"]),
-                "hops": len(i["hops"]),
-                "stolen": i["stolen"],
-                "stolen_usd": i["stolen_usd"],
-            }
-            for i in truth["incidents"]
-        ],
+        "incidents": side["incidents"],
         "seconds": {
             "generate": round(t_gen - t_start, 3),
             "write": round(t_end - t_gen, 3),
             "total": round(t_end - t_start, 3),
         },
     }
+
+
+def _incident_summary(truth: dict) -> list[dict]:
+    return [
+        {
+            "id": i["id"],
+            "profile": i["profile"],
+            "victims": len(i["victims"]),
+            "hops": len(i["hops"]),
+            "stolen": i["stolen"],
+            "stolen_usd": i["stolen_usd"],
+        }
+        for i in truth["incidents"]
+    ]
 
 
 def _transfer_counts(w: World, fe, counts: dict) -> dict:

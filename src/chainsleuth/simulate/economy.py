@@ -44,7 +44,9 @@ from chainsleuth.simulate.world import (
     EXCHANGES,
     TOKENS,
     AddressBook,
+    Coded,
     Config,
+    Numbered,
     Service,
     make_prices,
 )
@@ -115,7 +117,7 @@ class World:
             s.tagged.update([contract])
             self.endowed_eth.update([issuer, treasury])
         self.token_contract = np.array([self.eth.token_addr[t] for t in TOKENS])
-        self.builders = eb.new(3, np.array(["builder:0", "builder:1", "builder:2"]), "fee_recipient")
+        self.builders = eb.new(3, Numbered("builder:", np.arange(3)), "fee_recipient")
         self.eth.builders = self.builders
         # exchanges
         self.ex_hot, self.ex_gas, self.ex_style, self.ex_btc_hot = [], [], [], []
@@ -352,13 +354,12 @@ class World:
         n_active = int(16_000 * k**0.85)
         n_holders = int(6_000 * k**0.6) + 400 * sum(c for p, c in cfg.incidents if p == "lazarus-like") * 4
         end = cfg.end
-        self.active = eb.new(n_active, np.char.add("user:e", np.arange(n_active).astype(str)), "user")
-        self.holders = eb.new(n_holders, np.char.add("user:h", np.arange(n_holders).astype(str)), "user")
+        self.active = eb.new(n_active, Numbered("user:e", np.arange(n_active)), "user")
+        self.holders = eb.new(n_holders, Numbered("user:h", np.arange(n_holders)), "user")
         # exchange accounts: deposit address per (user, exchange), reused for every deposit
         acct = rng.random((n_active, len(EXCHANGES))) < np.array([0.45, 0.25, 0.2])
         ui, ei = np.nonzero(acct)
-        owners = np.array([f"exchange:{EXCHANGES[e][0]}" for e in range(len(EXCHANGES))])[ei]
-        dep = eb.new(len(ui), owners, "deposit")
+        dep = eb.new(len(ui), Coded(tuple(f"exchange:{name}" for name, _ in EXCHANGES), ei), "deposit")
         self.dep_of = np.full((n_active, len(EXCHANGES)), -1, dtype=np.int64)
         self.dep_of[ui, ei] = dep
         self.dep_exchange_list = [ei]
@@ -456,7 +457,7 @@ class World:
         wt = t[ok] + (rng.lognormal(np.log(30 * 3600), 1.0, len(ok))).astype(np.int64)
         keep = wt < end - 600
         ok, wt = ok[keep], wt[keep]
-        fresh = eb.new(len(ok), np.char.add("user:e", u[ok].astype(str)), "user")
+        fresh = eb.new(len(ok), Numbered("user:e", u[ok]), "user")
         self.mixer_withdraw(wt, di[ok], fresh, self.relayers[rng.integers(0, len(self.relayers), len(ok))])
         # bridge locks ETH -> BTC (released by the BTC engine)
         sel = np.flatnonzero(cat == 4)
@@ -684,7 +685,7 @@ class World:
         k = cfg.k
         self.n_btc_users = n = int(9_000 * k**0.85)
         # owner ids: users 0..n-1, then services
-        self.b_primary = bb.new(n, np.char.add("user:b", np.arange(n).astype(str)), "user")
+        self.b_primary = bb.new(n, Numbered("user:b", np.arange(n)), "user")
         self.b_act = np.minimum(rng.pareto(1.2, n) + 0.2, 300)
         nxt = n
         # each exchange is two owners in the engine: its deposit addresses and its hot wallet (the same
@@ -699,9 +700,7 @@ class World:
         self.n_owners = nxt + 3
         acct = rng.random((n, len(EXCHANGES))) < np.array([0.4, 0.3, 0.2])
         ui, ei = np.nonzero(acct)
-        dep = bb.new(
-            len(ui), np.array([f"exchange:{EXCHANGES[e][0]}" for e in range(len(EXCHANGES))])[ei], "deposit"
-        )
+        dep = bb.new(len(ui), Coded(tuple(f"exchange:{name}" for name, _ in EXCHANGES), ei), "deposit")
         self.b_dep = np.full((n, len(EXCHANGES)), -1, np.int64)
         self.b_dep[ui, ei] = dep
         for e in range(len(EXCHANGES)):
@@ -845,7 +844,7 @@ class World:
                 tot = int(eng.p_value[idx].sum())
                 k = int(rng.integers(8, 30))
                 users = rng.choice(n, size=k)
-                to = self.btc_book.new(k, np.char.add("user:b", users.astype(str)), "user")
+                to = self.btc_book.new(k, Numbered("user:b", users), "user")
                 fee = int(vsize(len(idx), k) * feerate)
                 share = (tot - fee) // k
                 if share < DUST:
@@ -901,7 +900,7 @@ class World:
         rec_user = self._pick_btc_users(m)
         to_addr = np.where(rng.random(m) < 0.5, self.b_primary[rec_user], -1)
         need_fresh = (cat == 0) & (to_addr < 0)
-        fresh = bb.new(int(need_fresh.sum()), np.char.add("user:b", rec_user[need_fresh].astype(str)), "user")
+        fresh = bb.new(int(need_fresh.sum()), Numbered("user:b", rec_user[need_fresh]), "user")
         to_addr[need_fresh] = fresh
         to_owner = rec_user.copy()
         deps = self.b_dep[spenders]
@@ -912,7 +911,7 @@ class World:
         to_addr[cat == 2], to_owner[cat == 2] = self.bridge_btc_in, self.o_bridge
         to_addr[cat == 3], to_owner[cat == 3] = self.otc_btc, self.o_otc
         self_sel = cat == 5
-        own_fresh = bb.new(int(self_sel.sum()), np.char.add("user:b", spenders[self_sel].astype(str)), "user")
+        own_fresh = bb.new(int(self_sel.sum()), Numbered("user:b", spenders[self_sel]), "user")
         to_addr[self_sel], to_owner[self_sel] = own_fresh, spenders[self_sel]
         # change: fresh change address (75%) or back to the first input's address (address reuse)
         has_change = ok & (change > 0)
@@ -922,7 +921,7 @@ class World:
             first_in[grp[st]] = eng.p_addr[idx[st]]
         reuse = rng.random(m) < 0.25
         nf = int((has_change & ~reuse).sum())
-        ch_fresh = bb.new(nf, np.char.add("user:b", spenders[has_change & ~reuse].astype(str)), "change")
+        ch_fresh = bb.new(nf, Numbered("user:b", spenders[has_change & ~reuse]), "change")
         ch_addr = first_in.copy()
         ch_addr[has_change & ~reuse] = ch_fresh
         # assemble groups for the ok spenders
@@ -977,7 +976,7 @@ class World:
             vals = round_sig(rng.lognormal(np.log(2.5e6), 1.4, k), 4)
             fresh = rng.random(k) < 0.6
             to = np.where(fresh, -1, self.b_primary[users])
-            to[fresh] = bb.new(int(fresh.sum()), np.char.add("user:b", users[fresh].astype(str)), "user")
+            to[fresh] = bb.new(int(fresh.sum()), Numbered("user:b", users[fresh]), "user")
             if EXCHANGES[e][1] == "forwarder":
                 # Krakoin pays its first withdrawal of the round alone, change to a fresh address: over the
                 # rounds its hot wallet walks a peel chain; the rest go out in one batch

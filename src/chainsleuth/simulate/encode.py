@@ -14,7 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+#: the two hex digits of every byte value as one little-endian uint16: one gather per byte, not two
+_HEX_PAIRS = np.frombuffer(b"".join(b"%02x" % b for b in range(256)), dtype="<u2")
 _B58 = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _BECH32 = np.frombuffer(b"qpzry9x8gf2tvdw0s3jn54khce6mua7l", dtype=np.uint8)
 _BECH32_GEN = np.array([0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3], dtype=np.uint32)
@@ -35,22 +36,22 @@ def fixed_width_strings(chars: np.ndarray) -> pa.StringArray:
     return pa.Array.from_buffers(typ, n, [None, pa.py_buffer(offsets), pa.py_buffer(chars.reshape(-1))])
 
 
-def hex_matrix(raw: np.ndarray) -> np.ndarray:
-    """``(n, k)`` bytes -> ``(n, 2k)`` lower-case hex ASCII."""
+def hex_matrix(raw: np.ndarray, prefix: bytes = b"") -> np.ndarray:
+    """``(n, k)`` bytes -> ``(n, len(prefix) + 2k)`` lower-case hex ASCII after ``prefix`` (of even length),
+    written in place: no second copy to put the prefix in front."""
     raw = np.asarray(raw, dtype=np.uint8)
-    out = np.empty((raw.shape[0], raw.shape[1] * 2), dtype=np.uint8)
-    out[:, 0::2] = _HEX[raw >> 4]
-    out[:, 1::2] = _HEX[raw & 15]
+    if len(prefix) % 2:
+        raise ValueError("hex_matrix prefix must have an even length")
+    out = np.empty((raw.shape[0], len(prefix) + 2 * raw.shape[1]), dtype=np.uint8)
+    if prefix:
+        out[:, : len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)
+    out.view("<u2")[:, len(prefix) // 2 :] = _HEX_PAIRS[raw]
     return out
 
 
 def hex_strings(raw: np.ndarray, prefix: bytes = b"0x") -> pa.StringArray:
     """Hex-encode each row of ``raw`` (``(n, k)`` uint8) with ``prefix``: tx hashes, addresses, block hashes."""
-    body = hex_matrix(raw)
-    if prefix:
-        pre = np.broadcast_to(np.frombuffer(prefix, dtype=np.uint8), (body.shape[0], len(prefix)))
-        body = np.hstack([pre, body])
-    return fixed_width_strings(body)
+    return fixed_width_strings(hex_matrix(raw, prefix))
 
 
 def uint_hex64(values: np.ndarray) -> np.ndarray:
@@ -174,22 +175,12 @@ def base58check_arrow(version: int, hash160: np.ndarray) -> pa.StringArray:
 BTC_TYPES = ("witness_v0_keyhash", "pubkeyhash", "scripthash")
 
 
-def btc_scripts(type_code: np.ndarray, hash_hex: pa.StringArray) -> tuple[pa.StringArray, pa.StringArray]:
-    """(script_asm, script_hex) of the locking scripts for each (type, hash160 hex)."""
-    h = hash_hex
-    asm = pc.case_when(
-        pc.make_struct(pc.equal(type_code, 0), pc.equal(type_code, 1)),
-        pc.binary_join_element_wise("0 ", h, ""),
-        pc.binary_join_element_wise("OP_DUP OP_HASH160 ", h, " OP_EQUALVERIFY OP_CHECKSIG", ""),
-        pc.binary_join_element_wise("OP_HASH160 ", h, " OP_EQUAL", ""),
-    )
-    hexs = pc.case_when(
-        pc.make_struct(pc.equal(type_code, 0), pc.equal(type_code, 1)),
-        pc.binary_join_element_wise("0014", h, ""),
-        pc.binary_join_element_wise("76a914", h, "88ac", ""),
-        pc.binary_join_element_wise("a914", h, "87", ""),
-    )
-    return asm, hexs
+#: Locking script of each type around the hash160 hex: (asm before, asm after, hex before, hex after).
+BTC_SCRIPTS = (
+    ("0 ", "", "0014", ""),
+    ("OP_DUP OP_HASH160 ", " OP_EQUALVERIFY OP_CHECKSIG", "76a914", "88ac"),
+    ("OP_HASH160 ", " OP_EQUAL", "a914", "87"),
+)
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from chainsleuth.simulate.encode import (
     GWEI,
     address_word,
     fixed_width_strings,
-    hex_matrix,
+    hex_strings,
     keyed_bytes,
     splitmix64,
     uint_hex64,
@@ -290,29 +290,25 @@ class FinalEvm:
     def build(cls, led: EvmLedger) -> FinalEvm:
         time = led.col("tx", "time")
         n = len(time)
-        order = np.lexsort((np.arange(n), time, block_of(time)))
+        # blocks are a non-decreasing function of time, so (block, time, id) order is a stable sort by time
+        order = np.argsort(time, kind="stable")
         pos = np.empty(n, dtype=np.int64)
         pos[order] = np.arange(n)
         block = block_of(time[order])
         if n and block.min() < 1:
             raise AssertionError("transactions must come after the genesis block")
+        if n > 1 and (np.diff(block) < 0).any():
+            raise AssertionError("block_of must not decrease with time")
         starts = np.r_[0, np.flatnonzero(np.diff(block)) + 1]
         first_of_block = np.repeat(starts, np.diff(np.r_[starts, n]))
         tx_index = np.arange(n) - first_of_block
         frm = led.col("tx", "frm")[order]
-        by_sender = np.lexsort((np.arange(n), frm))
+        by_sender = np.argsort(frm, kind="stable")
         fs = frm[by_sender]
         gstart = np.r_[0, np.flatnonzero(np.diff(fs)) + 1]
         nonce = np.empty(n, dtype=np.int64)
         nonce[by_sender] = np.arange(n) - np.repeat(gstart, np.diff(np.r_[gstart, n]))
-        hashes = fixed_width_strings(
-            np.hstack(
-                [
-                    np.broadcast_to(np.frombuffer(b"0x", np.uint8), (n, 2)),
-                    hex_matrix(keyed_bytes(led.seed, 11, np.arange(n))),
-                ]
-            )
-        )
+        hashes = hex_strings(keyed_bytes(led.seed, 11, np.arange(n)))
         blocks = np.unique(np.r_[0, block])
         ltx = led.col("logs", "tx")
         lpos = pos[ltx] if len(ltx) else ltx
@@ -333,19 +329,24 @@ class FinalEvm:
         return T0 + int(self.block[self.pos[tx_id]]) * ETH_BLOCK_S
 
     # -- writing ------------------------------------------------------------------------------------------
-    def write(self, folder: Path, token_meta: dict[str, tuple[int, int]]) -> dict[str, int]:
-        """Write blocks.csv, transactions.csv, token_transfers.csv, traces.csv, tokens.csv; returns row counts."""
+    FILES = ("transactions", "token_transfers", "traces", "blocks", "tokens")
+
+    def write(
+        self, folder: Path, token_meta: dict[str, tuple[int, int]], files: tuple[str, ...] = FILES
+    ) -> dict[str, int]:
+        """Write ``files`` (default all: blocks.csv, transactions.csv, token_transfers.csv, traces.csv,
+        tokens.csv); returns row counts."""
         folder.mkdir(parents=True, exist_ok=True)
         led = self.ledger
-        book_hex = led.book.hex40()
         addr = led.book.strings()
-        counts = {}
-        counts["transactions"] = self._write_transactions(folder / "transactions.csv", book_hex, addr)
-        counts["token_transfers"] = self._write_token_transfers(folder / "token_transfers.csv", addr)
-        counts["traces"] = self._write_traces(folder / "traces.csv", addr)
-        counts["blocks"] = self._write_blocks(folder / "blocks.csv", addr)
-        counts["tokens"] = self._write_tokens(folder / "tokens.csv", token_meta)
-        return counts
+        writers = {
+            "transactions": lambda p: self._write_transactions(p, led.book.hex40(), addr),
+            "token_transfers": lambda p: self._write_token_transfers(p, addr),
+            "traces": lambda p: self._write_traces(p, addr),
+            "blocks": lambda p: self._write_blocks(p, addr),
+            "tokens": lambda p: self._write_tokens(p, token_meta),
+        }
+        return {f: writers[f](folder / f"{f}.csv") for f in files}
 
     def _block_hash(self, blocks: np.ndarray) -> pa.StringArray:
         return _hex32(keyed_bytes(self.ledger.seed, 12, blocks))
@@ -421,9 +422,7 @@ class FinalEvm:
             if not m.any():
                 continue
             words = 2 if kind in (MIX_DEPOSIT, SWAP, BRIDGE_LOCK, MINT) else 4
-            body = hex_matrix(keyed_bytes(self.ledger.seed, 13, idx[m], 32 * words))
-            pre = np.broadcast_to(np.frombuffer(sel, np.uint8), (int(m.sum()), 10))
-            parts.append(fixed_width_strings(np.hstack([pre, body])))
+            parts.append(hex_strings(keyed_bytes(self.ledger.seed, 13, idx[m], 32 * words), sel))
             where.append(np.flatnonzero(m))
         pos = np.concatenate(where)
         inverse = np.empty(n, dtype=np.int64)
@@ -657,10 +656,7 @@ class FinalEvm:
 
 
 def _hex32(raw: np.ndarray) -> pa.StringArray:
-    n = raw.shape[0]
-    return fixed_width_strings(
-        np.hstack([np.broadcast_to(np.frombuffer(b"0x", np.uint8), (n, 2)), hex_matrix(raw)])
-    )
+    return hex_strings(raw)
 
 
 __all__ = ["EvmLedger", "FinalEvm", "base_fee", "fee_at", "block_of"]

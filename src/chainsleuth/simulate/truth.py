@@ -7,16 +7,21 @@ emitted the transactions; this module only resolves ids into hashes, addresses, 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from chainsleuth.simulate.economy import World
 from chainsleuth.simulate.evm import FinalEvm
 from chainsleuth.simulate.incidents import Incident
 from chainsleuth.simulate.utxo import FinalUtxo
-from chainsleuth.simulate.world import ASSETS, T0
+from chainsleuth.simulate.world import ASSETS, T0, Service
 
 FORMAT = "chainsleuth-simulated-truth/1"
 
@@ -42,14 +47,34 @@ class Resolver:
     def __init__(self, w: World, fe: FinalEvm, fb: FinalUtxo):
         self.w, self.fe, self.fb = w, fe, fb
         self.addr = {"ethereum": w.eth_book.strings(), "bitcoin": w.btc_book.strings()}
-        self.where: dict[tuple[str, int], tuple[str, str]] = {}
+        # every service address (hundreds of thousands of deposit addresses in a large world) as sorted id
+        # arrays per chain, looked up by binary search; the last service/role listing an address wins
+        labels: list[tuple[str, str]] = []
+        parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
         for s in w.services.values():
             for role, ids in s.addresses.items():
                 cat = s.category
                 if s.category == "exchange":
                     cat = {"deposit": "deposit", "hot": "hot_wallet"}.get(role, "exchange")
-                for a in ids:
-                    self.where[(s.chain, a)] = (s.name, cat)
+                labels.append((s.name, cat))
+                parts[s.chain].append((np.asarray(ids, np.int64), np.full(len(ids), len(labels) - 1)))
+        self._labels = labels
+        self._where: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for chain, ps in parts.items():
+            ids = np.concatenate([p[0] for p in ps])[::-1]
+            lab = np.concatenate([p[1] for p in ps])[::-1]
+            uniq, first = np.unique(ids, return_index=True)  # first in reversed order = last listed
+            self._where[chain] = (uniq, lab[first])
+
+    def where(self, chain: str, a: int) -> tuple[str, str] | None:
+        """(service name, category) of a service address, None for any other address."""
+        ids, lab = self._where.get(chain, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
+        i = int(np.searchsorted(ids, a))
+        return self._labels[int(lab[i])] if i < len(ids) and ids[i] == a else None
+
+    def strings(self, chain: str, ids: list[int] | np.ndarray) -> list[str]:
+        """Many addresses at once (the services' address lists)."""
+        return pc.take(self.addr[chain], pa.array(np.asarray(ids, np.int64))).to_pylist()
 
     def a(self, chain: str, i: int) -> str:
         return self.addr[chain][int(i)].as_py()
@@ -102,7 +127,7 @@ def incident_truth(inc: Incident, r: Resolver) -> dict:
             continue
         if amount < 0:
             raise AssertionError(f"{inc.id}: negative stolen balance at {chain}:{addr} {asset}")
-        service, cat = r.where.get((chain, addr), (None, "unlabeled"))
+        service, cat = r.where(chain, addr) or (None, "unlabeled")
         finals.append(
             {
                 "chain": chain,
@@ -150,7 +175,7 @@ def incident_truth(inc: Incident, r: Resolver) -> dict:
             seen.add((chain, a))
             d = {"chain": chain, "address": r.a(chain, a), "role": role}
             if role == "exchange_deposit":
-                d["service"] = r.where.get((chain, a), (None, ""))[0]
+                d["service"] = (r.where(chain, a) or (None, ""))[0]
             attackers.append(d)
     return {
         "id": inc.id,
@@ -234,7 +259,10 @@ def build_truth(w: World, incidents: list[Incident], fe: FinalEvm, fb: FinalUtxo
                 "category": s.category,
                 "chain": s.chain,
                 "addresses": {
-                    role: [{"address": r.a(s.chain, a), "tagged": a in s.tagged} for a in ids]
+                    role: [
+                        {"address": a, "tagged": t}
+                        for a, t in zip(r.strings(s.chain, ids), _is_tagged(s, ids), strict=True)
+                    ]
                     for role, ids in sorted(s.addresses.items())
                 },
             }
@@ -262,22 +290,25 @@ def build_truth(w: World, incidents: list[Incident], fe: FinalEvm, fb: FinalUtxo
     }
 
 
+def _is_tagged(s: Service, ids: list[int]) -> list[bool]:
+    return np.isin(np.asarray(ids, np.int64), np.fromiter(s.tagged, np.int64, len(s.tagged))).tolist()
+
+
 def write_tags(w: World, path: Path) -> int:
     """A GraphSense TagPack of the publicly known service addresses (incomplete on purpose)."""
-    r_addr = {"ethereum": w.eth_book.strings(), "bitcoin": w.btc_book.strings()}
+    books = {"ethereum": w.eth_book.strings(), "bitcoin": w.btc_book.strings()}
     tags = []
     for s in sorted(w.services.values(), key=lambda s: (s.name, s.chain)):
         if s.category == "token":
             continue
         cat = "coinjoin" if s.name.endswith("CoinJoin") else _GRAPHSENSE[s.category]
         for role, ids in sorted(s.addresses.items()):
-            for a in ids:
-                if a not in s.tagged:
-                    continue
-                label = f"{s.name} {role.replace('_', ' ')}"
+            public = np.asarray(ids, np.int64)[_is_tagged(s, ids)]
+            label = f"{s.name} {role.replace('_', ' ')}"
+            for a in pc.take(books[s.chain], pa.array(public)).to_pylist():
                 tags.append(
                     {
-                        "address": r_addr[s.chain][a].as_py(),
+                        "address": a,
                         "currency": "ETH" if s.chain == "ethereum" else "BTC",
                         "label": label,
                         "category": cat,
@@ -296,7 +327,46 @@ def write_tags(w: World, path: Path) -> int:
         "confidence": "service_data",
         "tags": tags,
     }
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    text = yaml.dump(doc, Dumper=dumper, sort_keys=False, width=200)
-    path.write_text(text, encoding="utf-8")
+    path.write_text(_yaml_dump(doc), encoding="utf-8")
     return len(tags)
+
+
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_ALNUM = re.compile(r"[0-9A-Za-z]+")
+
+
+def _yaml_dump(doc: dict) -> str:
+    """``yaml.dump(doc, sort_keys=False, width=200)`` to the byte, with the ``tags`` list emitted directly:
+    PyYAML's representer costs about 25 us a scalar, which is seconds for a large world's tag list."""
+    head = yaml.dump({**doc, "tags": []}, Dumper=_DUMPER, sort_keys=False, width=200)
+    if not head.endswith("tags: []\n"):
+        raise AssertionError("tags must be the last key of the TagPack")
+    lines = [head[: -len(" []\n")] + "\n"]
+    for t in doc["tags"]:
+        for i, (k, v) in enumerate(t.items()):
+            lines.append(f"{'- ' if i == 0 else '  '}{k}: {_yaml_scalar(v)}\n")
+    return "".join(lines) if doc["tags"] else head
+
+
+@functools.lru_cache(maxsize=4096)
+def _yaml_scalar_slow(v: str) -> str:
+    text = yaml.dump(v, Dumper=_DUMPER, width=200)
+    one = text.removesuffix("\n...\n").removesuffix("\n")
+    if "\n" in one:
+        raise AssertionError(f"tag value {v!r} does not fit on one line")
+    return one
+
+
+def _yaml_scalar(v: str) -> str:
+    """A string scalar as PyYAML writes it in a block mapping. Letters and digits only (every address) are
+    written plain, or single-quoted where a plain scalar would read as another type (``0x...`` is an int to
+    YAML 1.1); anything else is asked of PyYAML once per distinct value."""
+    if not _ALNUM.fullmatch(v):
+        return _yaml_scalar_slow(v)
+    for _tag, regexp in _RESOLVERS.get(v[0], ()):
+        if regexp.match(v):
+            return f"'{v}'"
+    return v
+
+
+_RESOLVERS = yaml.resolver.Resolver.yaml_implicit_resolvers

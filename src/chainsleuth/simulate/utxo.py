@@ -9,6 +9,7 @@ Transactions are built a batch at a time from (input pool index, group) and (gro
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,9 +19,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chainsleuth.simulate.encode import BTC_TYPES, btc_scripts, fixed_width_strings, hex_matrix, keyed_bytes
+from chainsleuth.simulate.encode import BTC_SCRIPTS, BTC_TYPES, fixed_width_strings, hex_matrix, keyed_bytes
 from chainsleuth.simulate.world import BTC_BLOCK_S, T0, AddressBook
-from chainsleuth.simulate.writer import group_join, join_lines, s, write_lines
+from chainsleuth.simulate.writer import by_kind, group_join, join_lines, s, write_lines
 
 POOL_COLS = ("owner", "addr", "value", "tx", "vout", "ready")
 SUBSIDY = 312_500_000
@@ -375,7 +376,6 @@ class FinalUtxo:
         addr = eng.book.strings()
         types = eng.book.types
         hashhex = fixed_width_strings(eng.book.hex40())
-        type_names = pa.array(BTC_TYPES)
         o_tx, o_vout, o_addr, o_val = (_c(eng.outs, k) for k in ("tx", "vout", "addr", "value"))
         i_tx, i_vin, i_stx, i_svout, i_addr, i_val = (
             _c(eng.ins, k) for k in ("tx", "vin", "spent_tx", "spent_vout", "addr", "value")
@@ -402,69 +402,71 @@ class FinalUtxo:
         bhash = fixed_width_strings(hex_matrix(_btc_block_hash(eng.seed, blocks)))
 
         def out_frag(lo: int, hi: int) -> pa.Array:
+            """One JSON object per output; each script type is assembled on its own rows, so its script
+            templates and type name are literals rather than per-row columns."""
             a = o_addr[lo:hi]
-            asm, hx = btc_scripts(pa.array(types[a]), pc.take(hashhex, pa.array(a)))
-            return join_lines(
-                [
-                    '{"index": ',
-                    s(o_vout[lo:hi]),
-                    ', "script_asm": "',
-                    asm,
-                    '", "script_hex": "',
-                    hx,
-                    '", "required_signatures": 1, "type": "',
-                    pc.take(type_names, pa.array(types[a].astype(np.int64))),
-                    '", "addresses": ["',
-                    pc.take(addr, pa.array(a)),
-                    '"], "value": ',
-                    s(o_val[lo:hi]),
-                    "}",
-                ],
-                hi - lo,
-            )
+
+            def frag(code: int, rows: np.ndarray) -> pa.Array:
+                asm_pre, asm_post, hex_pre, hex_post = BTC_SCRIPTS[code]
+                h = pc.take(hashhex, pa.array(a[rows]))
+                return join_lines(
+                    [
+                        '{"index": ',
+                        s(o_vout[lo:hi][rows]),
+                        f', "script_asm": "{asm_pre}',
+                        h,
+                        f'{asm_post}", "script_hex": "{hex_pre}',
+                        h,
+                        f'{hex_post}", "required_signatures": 1, "type": "{BTC_TYPES[code]}", "addresses": ["',
+                        pc.take(addr, pa.array(a[rows])),
+                        '"], "value": ',
+                        s(o_val[lo:hi][rows]),
+                        "}",
+                    ],
+                    len(rows),
+                )
+
+            return by_kind(types[a], {c: functools.partial(frag, c) for c in range(len(BTC_TYPES))})
 
         def in_frag(lo: int, hi: int) -> pa.Array:
+            """One JSON object per input. Witness inputs have empty scripts; legacy ones carry a signature
+            and public key (keyed bytes of the input's position), wrapped P2SH-P2WPKH ones a redeem script."""
             a = i_addr[lo:hi]
-            t = types[a]
-            k = keyed_bytes(eng.seed, 22, np.arange(lo, hi), 104)
-            sig, pub = hex_matrix(k[:, :71]), hex_matrix(k[:, 71:104])
-            pub[:, :2] = np.frombuffer(b"02", np.uint8)
-            sig_s, pub_s = fixed_width_strings(sig), fixed_width_strings(pub)
-            h = pc.take(hashhex, pa.array(a))
-            asm = pc.case_when(
-                pc.make_struct(pa.array(t == 0), pa.array(t == 1)),
-                pa.scalar("", pa.string()),
-                pc.binary_join_element_wise(sig_s, "[ALL] ", pub_s, ""),
-                pc.binary_join_element_wise("0014", h, ""),
-            )
-            hx = pc.case_when(
-                pc.make_struct(pa.array(t == 0), pa.array(t == 1)),
-                pa.scalar("", pa.string()),
-                pc.binary_join_element_wise("47", sig_s, "0121", pub_s, ""),
-                pc.binary_join_element_wise("160014", h, ""),
-            )
-            return join_lines(
-                [
-                    '{"index": ',
-                    s(i_vin[lo:hi]),
-                    ', "spent_transaction_hash": "',
-                    pc.take(self.hashes, pa.array(i_stx[lo:hi])),
-                    '", "spent_output_index": ',
-                    s(i_svout[lo:hi]),
-                    ', "script_asm": "',
-                    asm,
-                    '", "script_hex": "',
-                    hx,
-                    '", "sequence": 4294967294, "required_signatures": 1, "type": "',
-                    pc.take(type_names, pa.array(t.astype(np.int64))),
-                    '", "addresses": ["',
-                    pc.take(addr, pa.array(a)),
-                    '"], "value": ',
-                    s(i_val[lo:hi]),
-                    "}",
-                ],
-                hi - lo,
-            )
+
+            def frag(code: int, rows: np.ndarray) -> pa.Array:
+                if code == 1:
+                    k = keyed_bytes(eng.seed, 22, lo + rows, 104)
+                    sig = fixed_width_strings(hex_matrix(k[:, :71]))
+                    pub = hex_matrix(k[:, 71:104])
+                    pub[:, :2] = np.frombuffer(b"02", np.uint8)
+                    pub_s = fixed_width_strings(pub)
+                    script = [', "script_asm": "', sig, "[ALL] ", pub_s, '", "script_hex": "47', sig]
+                    script += ["0121", pub_s]
+                elif code == 2:
+                    h = pc.take(hashhex, pa.array(a[rows]))
+                    script = [', "script_asm": "0014', h, '", "script_hex": "160014', h]
+                else:
+                    script = [', "script_asm": "", "script_hex": "']
+                return join_lines(
+                    [
+                        '{"index": ',
+                        s(i_vin[lo:hi][rows]),
+                        ', "spent_transaction_hash": "',
+                        pc.take(self.hashes, pa.array(i_stx[lo:hi][rows])),
+                        '", "spent_output_index": ',
+                        s(i_svout[lo:hi][rows]),
+                        *script,
+                        f'", "sequence": 4294967294, "required_signatures": 1, "type": "{BTC_TYPES[code]}", '
+                        '"addresses": ["',
+                        pc.take(addr, pa.array(a[rows])),
+                        '"], "value": ',
+                        s(i_val[lo:hi][rows]),
+                        "}",
+                    ],
+                    len(rows),
+                )
+
+            return by_kind(types[a], {c: functools.partial(frag, c) for c in range(len(BTC_TYPES))})
 
         def tx_lines(lo: int, hi: int) -> pa.Array:
             sl = slice(lo, hi)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -137,6 +138,24 @@ def convert(
 
 
 # -------------------------------------------------------------------------------------------- addresses
+class Numbered(NamedTuple):
+    """Owner names ``prefix + str(number)`` (``user:b17``) for many addresses, kept as numbers: the strings
+    are made once, in Arrow, when ``owners.csv`` is written."""
+
+    prefix: str
+    numbers: np.ndarray
+
+
+class Coded(NamedTuple):
+    """Owner names ``names[codes[i]]`` for many addresses (the exchange of each deposit address)."""
+
+    names: tuple[str, ...]
+    codes: np.ndarray
+
+
+Names = str | Numbered | Coded | np.ndarray
+
+
 class AddressBook:
     """All addresses of one chain: bytes drawn from the seeded generator, with true owner and role.
 
@@ -149,14 +168,12 @@ class AddressBook:
         self.rng = rng
         self._raw: list[np.ndarray] = []
         self._types: list[np.ndarray] = []
-        self._owner: list[tuple[int, object]] = []
-        self._role: list[tuple[int, object]] = []
+        self._owner: list[tuple[int, Names]] = []
+        self._role: list[tuple[int, Names]] = []
         self.n = 0
         self._strings: pa.StringArray | None = None
 
-    def new(
-        self, n: int, owner: str | np.ndarray, role: str | np.ndarray, types: np.ndarray | None = None
-    ) -> np.ndarray:
+    def new(self, n: int, owner: Names, role: Names, types: np.ndarray | None = None) -> np.ndarray:
         """Create ``n`` addresses; returns their ids."""
         if n <= 0:
             return np.zeros(0, dtype=np.int64)
@@ -200,9 +217,7 @@ class AddressBook:
             return self._strings
         raw = self.raw
         if self.chain != "bitcoin":
-            body = hex_matrix(raw)
-            pre = np.broadcast_to(np.frombuffer(b"0x", dtype=np.uint8), (len(raw), 2))
-            self._strings = fixed_width_strings(np.hstack([pre, body]))
+            self._strings = fixed_width_strings(hex_matrix(raw, b"0x"))
             return self._strings
         types = self.types
         parts, where = [], []
@@ -222,21 +237,63 @@ class AddressBook:
     def addr(self, i: int) -> str:
         return self.strings()[int(i)].as_py()
 
-    def _expand(self, parts: list[tuple[int, object]]) -> pa.Array:
-        """One string per address from the (count, scalar-or-array) parts recorded by :meth:`new`, built as
-        one list and converted once (the UTXO book has thousands of small parts)."""
-        vals: list = []
-        for n, v in parts:
-            if np.ndim(v) == 0:
-                vals.extend([str(v)] * n)
+    def _expand(self, parts: list[tuple[int, Names]]) -> pa.Array:
+        """One string per address from the (count, names) parts recorded by :meth:`new`. The UTXO book has
+        tens of thousands of small parts and millions of addresses: every distinct constant string and every
+        numbered/coded block goes into one table of strings, and a single ``take`` puts them in order."""
+        consts: dict[str, int] = {}
+        numbered: dict[str, list[np.ndarray]] = {}
+        numbered_len: dict[str, int] = {}
+        arrays: list[np.ndarray] = []
+        kind = np.empty(len(parts), np.int64)  # 0 constant, 1 numbered, 2 coded, 3 array of strings
+        key = np.empty(len(parts), np.int64)
+        counts = np.fromiter((n for n, _ in parts), np.int64, len(parts))
+        for i, (n, v) in enumerate(parts):
+            if isinstance(v, Numbered):
+                kind[i], key[i] = 1, numbered_len.get(v.prefix, 0)
+                numbered.setdefault(v.prefix, []).append(
+                    np.broadcast_to(np.asarray(v.numbers, np.int64), (n,))
+                )
+                numbered_len[v.prefix] = key[i] + n
+            elif isinstance(v, Coded):
+                kind[i] = 2
+                arrays.append(np.asarray(v.codes, np.int64))
+                for name in v.names:
+                    consts.setdefault(name, len(consts))
+            elif np.ndim(v) == 0:
+                kind[i], key[i] = 0, consts.setdefault(str(v), len(consts))
             else:
-                vals.extend(np.broadcast_to(np.asarray(v, dtype=object), (n,)).tolist())
-        return pa.array(vals, type=pa.string())
+                kind[i] = 3
+                arrays.append(np.asarray(v))
+                for name in np.unique(np.asarray(v)).tolist():
+                    consts.setdefault(str(name), len(consts))
+        # the table: constants, then each prefix's numbered names
+        pieces = [pa.array(list(consts), pa.string())]
+        base, at = {}, len(consts)
+        for prefix, nums in numbered.items():
+            nums_all = pa.array(np.concatenate(nums))
+            pieces.append(pc.binary_join_element_wise(prefix, pc.cast(nums_all, pa.string()), ""))
+            base[prefix], at = at, at + len(nums_all)
+        index = np.repeat(key, counts)
+        start = np.r_[0, np.cumsum(counts)]
+        arr = iter(arrays)
+        for i in np.flatnonzero(kind != 0).tolist():
+            v = parts[i][1]
+            lo, hi = int(start[i]), int(start[i + 1])
+            if kind[i] == 1:
+                index[lo:hi] = base[v.prefix] + key[i] + np.arange(hi - lo)
+            elif kind[i] == 2:
+                index[lo:hi] = np.array([consts[x] for x in v.names], np.int64)[next(arr)]
+            else:
+                names = next(arr)
+                uniq, inv = np.unique(names, return_inverse=True)
+                index[lo:hi] = np.array([consts[str(x)] for x in uniq.tolist()], np.int64)[inv]
+        return pc.take(pa.concat_arrays(pieces), pa.array(index))
 
     def owners_table(self) -> pa.Table:
         return pa.table(
             {
-                "chain": pa.array([self.chain] * self.n, type=pa.string()),
+                "chain": pc.take(pa.array([self.chain]), pa.array(np.zeros(self.n, np.int64))),
                 "address": self.strings(),
                 "owner": self._expand(self._owner),
                 "role": self._expand(self._role),

@@ -5,9 +5,11 @@ string buffer: no per-row Python.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -98,7 +100,62 @@ def write_lines(path: Path, n: int, lines: Callable[[int, int], pa.Array]) -> in
         return fh.tell()
 
 
+def by_kind(kind: np.ndarray, build: dict[int, Callable[[np.ndarray], pa.Array]]) -> pa.Array:
+    """Row i is built by ``build[kind[i]]``, which gets the positions of its rows and returns their strings
+    in order: each kind is formatted on its own rows only, then one ``take`` restores the row order."""
+    parts: list[pa.Array] = []
+    where: list[np.ndarray] = []
+    for k, fn in build.items():
+        rows = np.flatnonzero(kind == k)
+        if len(rows):
+            parts.append(fn(rows).cast(pa.string()))
+            where.append(rows)
+    if not parts:
+        return pa.array([], pa.string())
+    pos = np.concatenate(where)
+    if len(pos) != len(kind):
+        raise ValueError("by_kind: rows of a kind without a builder")
+    inverse = np.empty(len(pos), dtype=np.int64)
+    inverse[pos] = np.arange(len(pos))
+    return pc.take(pa.concat_arrays(parts), pa.array(inverse))
+
+
 def group_join(fragments: pa.Array, offsets: np.ndarray, sep: str) -> pa.Array:
     """Join ``fragments[offsets[i]:offsets[i+1]]`` with ``sep`` for every group i (nested JSON lists)."""
     lists = pa.ListArray.from_arrays(pa.array(np.asarray(offsets, dtype=np.int32)), fragments)
     return pc.fill_null(pc.binary_join(lists, sep), "")
+
+
+_JOBS: list[Callable[[], Any]] = []  # read by the forked workers of :func:`run_parallel`
+
+
+def _run_job(i: int) -> Any:
+    return _JOBS[i]()
+
+
+def default_workers() -> int:
+    """Writer processes: one per CPU this process may use, at most four (the simulator has four jobs)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
+
+
+def run_parallel(jobs: list[Callable[[], Any]], workers: int | None = None) -> list[Any]:
+    """Run independent file writers, longest first, in ``workers`` forked processes; returns their results
+    in order. Forked workers share the finished world copy-on-write, so nothing big is pickled (the jobs
+    are closures, reached through a module global the fork copies). One worker, or no ``fork`` on this
+    platform: in this process, one after the other. The files are the same either way."""
+    workers = default_workers() if workers is None else max(1, int(workers))
+    if workers == 1 or len(jobs) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [job() for job in jobs]
+    _JOBS[:] = jobs
+    try:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(jobs))) as pool:
+            results = pool.map(_run_job, range(len(jobs)), chunksize=1)
+            pool.close()
+            pool.join()
+        return results
+    finally:
+        _JOBS.clear()

@@ -1,4 +1,4 @@
-"""Same seed -> byte-identical files; another seed -> other incidents."""
+"""Same seed -> byte-identical files (however many writer processes); another seed -> other incidents."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def digests(folder) -> dict[str, str]:
 @pytest.mark.slow
 def test_same_seed_same_bytes_other_seed_other_incidents(tmp_path):
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
-    simulate(a, seed=11, scale=SCALE)
-    simulate(b, seed=11, scale=SCALE)
+    simulate(a, seed=11, scale=SCALE, workers=2)  # writers in forked processes...
+    simulate(b, seed=11, scale=SCALE, workers=1)  # ...or all in this one: the same bytes
     simulate(c, seed=12, scale=SCALE)
     da, db, dc = digests(a), digests(b), digests(c)
     assert len(da) == 11
