@@ -775,7 +775,7 @@ class World:
     def schedule_btc_release(self, t: int, amount: int, asset: str, on_done) -> None:
         """Bridge payout on bitcoin for a lock on ethereum; ``on_done(tx, vout, sat, addr)`` for the truth."""
         eng = self.btc
-        rnd = eng.round_of_time(t)
+        rnd = eng.round_after_time(t)
 
         state: dict[str, int] = {}
 

@@ -85,6 +85,11 @@ class UtxoEngine:
         """The round in which second ``t`` (since T0) falls."""
         return int(t // (BTC_BLOCK_S * self.bpr))
 
+    def round_after_time(self, t: int) -> int:
+        """The first round whose every block is later than second ``t`` (since T0): a payment caused by an
+        event at ``t`` (a bridge release after its lock) must not land in a block mined before it."""
+        return int(-(-t // (BTC_BLOCK_S * self.bpr)))
+
     # -- building ------------------------------------------------------------------------------------------
     def build(
         self,

@@ -5,10 +5,12 @@ full, each release within a few rounds of falling due."""
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chainsleuth.simulate.economy import World
 from chainsleuth.simulate.incidents import plan_incidents
-from chainsleuth.simulate.world import DAY, Config
+from chainsleuth.simulate.world import DAY, T0, Config
 
 BURST = 1_500  # locks within one hour: 30 outputs serve 30 a round, so the last would wait 50 rounds (> 36)
 
@@ -49,3 +51,15 @@ def test_burst_of_releases_is_paid_in_full():
     burst = eng.round_of_time(t0)
     in_time = int(((rounds >= burst) & (rounds <= burst + 6)).sum())
     assert in_time >= BURST, f"only {in_time} of {BURST} releases paid within 6 rounds: waited for liquidity"
+
+
+@given(t=st.integers(min_value=0, max_value=60 * DAY))
+@settings(max_examples=300, deadline=None)
+def test_a_payment_scheduled_after_an_event_is_mined_after_it(t):
+    """Every block of the round a bridge release is scheduled in is mined after the lock that caused it
+    (bug found on the large world: a release mined 5 minutes before its lock)."""
+    w = World(Config(seed=3, transfers=25_000))
+    eng = w.btc
+    r = eng.round_after_time(t)
+    blocks = r * eng.bpr + 1 + np.arange(eng.bpr)
+    assert (eng.block_time(blocks) - T0 > t).all()

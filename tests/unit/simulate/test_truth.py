@@ -175,3 +175,19 @@ def test_owners_and_tags(truth, small_world):
         if a["role"] != "exchange_deposit"
     }
     assert not attacker & tagged
+
+
+def test_every_bridge_release_is_mined_after_its_lock(truth, world_db):
+    """A bridge pays out only after it has seen the lock: the release's block time is later than the lock's
+    (the large world once released into a bitcoin block mined minutes before the lock)."""
+    pairs = [(b["lock_tx"], b["release_tx"]) for inc in truth["incidents"] for b in inc["bridges"]
+             if b["lock_chain"] == "ethereum" and b["release_chain"] == "bitcoin"]
+    assert pairs
+    world_db.register("bridge_pairs", pa.table({"lock": [p[0] for p in pairs], "release": [p[1] for p in pairs]}))
+    early = world_db.execute("""
+        SELECT p.lock, p.release FROM bridge_pairs p
+        JOIN eth_blocks eb ON eb.number = (SELECT t.block_number FROM eth_transactions t WHERE t.hash = p.lock)
+        JOIN btc_tx r ON r.hash = p.release
+        JOIN btc_blocks bb ON bb.number = r.block_number
+        WHERE bb.timestamp::BIGINT <= eb.timestamp::BIGINT""").fetchall()
+    assert early == []
