@@ -178,12 +178,30 @@ def _count_insert(con: duckdb.DuckDBPyConnection, sql: str, params: list | None 
     return int(row[0]) if row else 0
 
 
-def _block_times(con: duckdb.DuckDBPyConnection, chain: str, have_blocks: bool) -> None:
-    """Temp table ``load_block_times(number, block_time)``: this load's blocks, else the stored ones."""
+def _block_times(con: duckdb.DuckDBPyConnection, chain: str, entities: list[str]) -> None:
+    """Temp table ``load_block_times(number, block_time)``: this load's blocks, else the stored ones.
+
+    Stored blocks are read only over the block range this load touches, so the cost does not grow with the store.
+    """
+    have_blocks = "blocks" in entities
+    cols = {"blocks": "number", "transactions": "block_number", "receipts": "block_number",
+            "token_transfers": "block_number", "traces": "block_number"}
+    ranges = " UNION ALL ".join(f"SELECT min(TRY_CAST({cols[e]} AS BIGINT)) AS lo, max(TRY_CAST({cols[e]} AS BIGINT)) AS hi "
+                                f"FROM stg_{e}" for e in entities if e in cols)
+    lo, hi = con.execute(f"SELECT min(lo), max(hi) FROM ({ranges})").fetchone() if ranges else (None, None)
     staged = f"SELECT number::BIGINT AS number, {_ts('timestamp')} AS block_time FROM stg_blocks" if have_blocks else None
-    stored = f"SELECT number, block_time FROM blocks WHERE chain = {sql_str(chain)}"
+    in_range = f"number BETWEEN {lo} AND {hi}" if lo is not None else "FALSE"
+    stored = f"SELECT number, block_time FROM blocks WHERE chain = {sql_str(chain)} AND {in_range}"
     src = f"{staged} UNION ALL {stored}" if staged else stored
     con.execute(f"CREATE OR REPLACE TEMP TABLE load_block_times AS SELECT number, any_value(block_time) AS block_time FROM ({src}) GROUP BY number")
+
+
+def _stored_in_range(con: duckdb.DuckDBPyConnection, table: str, chain: str, lo: int | None, hi: int | None) -> bool:
+    """Whether ``table`` holds any row of ``chain`` in blocks ``lo..hi`` (a zonemap-pruned probe)."""
+    if lo is None:
+        return False
+    row = con.execute(f"SELECT 1 FROM {table} WHERE chain = ? AND block_number BETWEEN ? AND ? LIMIT 1", [chain, lo, hi]).fetchone()
+    return row is not None
 
 
 def _require_times(con: duckdb.DuckDBPyConnection, table: str, file_hint: str) -> None:
@@ -222,7 +240,7 @@ def _insert_blocks(con: duckdb.DuckDBPyConnection, chain: str, files: dict) -> i
 def _insert_account(con: duckdb.DuckDBPyConnection, chain: str, native: str, files: dict) -> dict[str, int]:
     added: dict[str, int] = {}
     c = sql_str(chain)
-    _block_times(con, chain, bool(files.get("blocks")))
+    _block_times(con, chain, [e for e, ps in files.items() if ps])
     added["blocks"] = _insert_blocks(con, chain, files)
 
     has_tx, has_rc, has_tr, has_tt = (bool(files.get(e)) for e in ("transactions", "receipts", "traces", "token_transfers"))
@@ -267,15 +285,17 @@ def _insert_account(con: duckdb.DuckDBPyConnection, chain: str, native: str, fil
             LEFT JOIN load_status st ON st.tx = t.hash"""
         )
         _require_times(con, "load_tx", str(files["transactions"][0]))
-        lo_hi = "(SELECT min(block_number) FROM load_tx) AND (SELECT max(block_number) FROM load_tx)"
+        lo, hi = con.execute("SELECT min(block_number), max(block_number) FROM load_tx").fetchone()
+        stored = ""
+        if _stored_in_range(con, "transactions", chain, lo, hi):  # a reload or an overlap: skip stored hashes
+            stored = f"ANTI JOIN (SELECT hash FROM transactions WHERE chain = {c} AND block_number BETWEEN {lo} AND {hi}) e USING (hash)"
         added["transactions"] = _count_insert(
             con,
             f"""INSERT INTO transactions (chain, hash, block_number, block_time, tx_index, from_address, to_address,
                 value, fee, gas_price, gas_used, status)
             SELECT chain, hash, block_number, block_time, tx_index, from_address, to_address, value, fee, gas_price,
                    gas_used, status
-            FROM load_tx s ANTI JOIN (SELECT hash FROM transactions WHERE chain = {c} AND block_number BETWEEN {lo_hi}) e
-            USING (hash)""",
+            FROM load_tx s {stored}""",
         )
         amt, ovf = amount_sql("value_text")
         con.execute(
@@ -283,33 +303,11 @@ def _insert_account(con: duckdb.DuckDBPyConnection, chain: str, native: str, fil
                    0 AS seq, from_address, coalesce(to_address, created) AS to_address, {sql_str(native)} AS asset, {amt} AS amount, {ovf} AS amount_overflow
             FROM load_tx WHERE value_text <> '0' AND coalesce(status, 1) = 1"""
         )
-        _insert_transfers(con, chain, "load_native", added, "native")
+        _insert_transfers(con, chain, "load_native", added, "native", str(files["transactions"][0]))
+        con.execute("DROP TABLE load_native")
 
     if has_tt:
-        tx_index = "SELECT hash, tx_index FROM load_tx" if has_tx else "SELECT NULL::VARCHAR AS hash, NULL::INTEGER AS tx_index LIMIT 0"
-        amt, ovf = amount_sql("value")
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE load_tt AS
-            SELECT {c} AS chain, tt.block_number::BIGINT AS block_number,
-                   coalesce({_ts('tt.block_timestamp')}, bt.block_time) AS block_time,
-                   lower(tt.transaction_hash) AS tx_hash, coalesce(ti.tx_index, st.tx_index, -1) AS tx_index,
-                   'token' AS kind, tt.log_index AS position, 100000 + tt.log_index::INTEGER AS seq,
-                   lower(tt.from_address) AS from_address, lower(tt.to_address) AS to_address,
-                   lower(tt.token_address) AS asset, {amt} AS amount, {ovf} AS amount_overflow
-            FROM stg_token_transfers tt
-            LEFT JOIN load_block_times bt ON bt.number = tt.block_number::BIGINT
-            LEFT JOIN ({tx_index}) ti ON ti.hash = lower(tt.transaction_hash)
-            LEFT JOIN (SELECT hash, tx_index FROM transactions WHERE chain = {c} AND block_number BETWEEN
-                       (SELECT min(block_number::BIGINT) FROM stg_token_transfers)
-                       AND (SELECT max(block_number::BIGINT) FROM stg_token_transfers)) st
-                   ON st.hash = lower(tt.transaction_hash)"""
-        )
-        _require_times(con, "load_tt", str(files["token_transfers"][0]))
-        con.execute(
-            f"""INSERT INTO assets (chain, asset, contract)
-            SELECT DISTINCT {c}, asset, asset FROM load_tt ON CONFLICT DO NOTHING"""
-        )
-        _insert_transfers(con, chain, "load_tt", added, "token")
+        _insert_token_transfers(con, chain, has_tx, added, str(files["token_transfers"][0]))
 
     if has_tr:
         amt, ovf = amount_sql("value")
@@ -334,8 +332,8 @@ def _insert_account(con: duckdb.DuckDBPyConnection, chain: str, native: str, fil
               AND (tr.trace_type IN ('reward', 'genesis')
                    OR (tr.trace_type IN ('call', 'create', 'create2', 'suicide') AND coalesce(tr.trace_address, '') <> ''))"""
         )
-        _require_times(con, "load_tr", str(files["traces"][0]))
-        _insert_transfers(con, chain, "load_tr", added, "internal")
+        _insert_transfers(con, chain, "load_tr", added, "internal", str(files["traces"][0]))
+        con.execute("DROP TABLE load_tr")
         con.execute("UPDATE chains SET traces = TRUE WHERE chain = ?", [chain])
 
     if files.get("tokens"):
@@ -350,31 +348,64 @@ def _insert_account(con: duckdb.DuckDBPyConnection, chain: str, native: str, fil
     return added
 
 
-def _insert_transfers(con: duckdb.DuckDBPyConnection, chain: str, source: str, added: dict, label: str) -> None:
-    """Insert the rows of temp table ``source`` into transfers, skipping natural keys already stored.
+def _insert_token_transfers(con: duckdb.DuckDBPyConnection, chain: str, has_tx: bool, added: dict, file_hint: str) -> None:
+    """ERC-20 transfers, straight from the staged text into ``transfers`` (no intermediate table)."""
+    c = sql_str(chain)
+    lo, hi = con.execute(
+        "SELECT min(TRY_CAST(block_number AS BIGINT)), max(TRY_CAST(block_number AS BIGINT)) FROM stg_token_transfers"
+    ).fetchone()
+    # tx_index comes from this load's transactions or stored ones; neither present (a token-only export): -1.
+    tx_sources = ["SELECT hash, tx_index FROM load_tx"] if has_tx else []
+    if _stored_in_range(con, "transactions", chain, lo, hi):
+        tx_sources.append(f"SELECT hash, tx_index FROM transactions WHERE chain = {c} AND block_number BETWEEN {lo} AND {hi}")
+    tx_index, tx_join = "-1", ""
+    for i, src in enumerate(tx_sources):
+        tx_join += f" LEFT JOIN ({src}) ti{i} ON ti{i}.hash = lower(tt.transaction_hash)"
+    if tx_sources:
+        tx_index = f"coalesce({', '.join(f'ti{i}.tx_index' for i in range(len(tx_sources)))}, -1)"
+    amt, ovf = amount_sql("value")
+    source = f"""(SELECT {c} AS chain, tt.block_number::BIGINT AS block_number,
+                   coalesce({_ts('tt.block_timestamp')}, bt.block_time) AS block_time,
+                   lower(tt.transaction_hash) AS tx_hash, {tx_index} AS tx_index,
+                   'token' AS kind, tt.log_index AS position, 100000 + tt.log_index::INTEGER AS seq,
+                   lower(tt.from_address) AS from_address, lower(tt.to_address) AS to_address,
+                   lower(tt.token_address) AS asset, {amt} AS amount, {ovf} AS amount_overflow
+            FROM stg_token_transfers tt
+            LEFT JOIN load_block_times bt ON bt.number = tt.block_number::BIGINT{tx_join})"""
+    con.execute(f"INSERT INTO assets (chain, asset, contract) SELECT DISTINCT {c}, lower(token_address), lower(token_address) "
+                "FROM stg_token_transfers ON CONFLICT DO NOTHING")
+    _insert_transfers(con, chain, source, added, "token", file_hint)
 
-    Exact duplicate rows inside the input (overlapping export files) are stored once; two rows with the same
-    key but different contents are an error. The distinct pass only runs when a repeated key exists.
+
+def _insert_transfers(con: duckdb.DuckDBPyConnection, chain: str, source: str, added: dict, label: str, file_hint: str) -> None:
+    """Insert the rows of ``source`` (a temp table or a parenthesised query) into transfers, once per natural key.
+
+    One pass over the source finds the block range, rows without a block time and whether any key repeats
+    (by 64-bit key hashes; only when the hashes repeat are the keys compared exactly). Exact duplicate rows
+    inside the input (overlapping export files) are stored once; two rows with the same key but different
+    contents are an error. Keys already stored are skipped by an anti-join, which only runs when the store
+    holds transfers in the block range of this load.
     """
-    dup = con.execute(f"SELECT tx_hash, kind, position FROM {source} GROUP BY ALL HAVING count(*) > 1 LIMIT 1").fetchone()
+    rows, hashes, lo, hi, untimed = con.execute(
+        "SELECT count(*), count(DISTINCT hash(tx_hash, kind, position)), min(block_number), max(block_number), "
+        f"min(block_number) FILTER (WHERE block_time IS NULL) FROM {source} n"
+    ).fetchone()
+    if untimed is not None:
+        raise InputError(file_hint, None, f"block {untimed} has no timestamp: include blocks.csv for it or load its blocks first")
     distinct = ""
-    if dup:
+    if hashes < rows:
         conflict = con.execute(
-            f"SELECT tx_hash, kind, position FROM {source} GROUP BY ALL "
+            f"SELECT tx_hash, kind, position FROM {source} n GROUP BY ALL "
             "HAVING count(DISTINCT (from_address, to_address, asset, amount)) > 1 LIMIT 1"
         ).fetchone()
         if conflict:
             raise ChainsleuthError(f"conflicting duplicate {conflict[1]} transfer {conflict[0]} position {conflict[2]!r} in the input")
         distinct = "DISTINCT ON (tx_hash, kind, position)"
-    added[label] = _count_insert(
-        con,
-        f"""INSERT INTO transfers
-        SELECT {distinct} * FROM {source} n
-        ANTI JOIN (SELECT tx_hash, kind, position FROM transfers WHERE chain = {sql_str(chain)}
-                   AND block_number BETWEEN (SELECT min(block_number) FROM {source}) AND (SELECT max(block_number) FROM {source})) e
-        USING (tx_hash, kind, position)""",
-    )
-    con.execute(f"DROP TABLE {source}")
+    stored = ""
+    if _stored_in_range(con, "transfers", chain, lo, hi):
+        stored = (f"ANTI JOIN (SELECT tx_hash, kind, position FROM transfers WHERE chain = {sql_str(chain)} "
+                  f"AND block_number BETWEEN {lo} AND {hi}) e USING (tx_hash, kind, position)")
+    added[label] = _count_insert(con, f"INSERT INTO transfers SELECT {distinct} * FROM {source} n {stored}")
 
 
 _INPUTS_T = '[{"index": "INTEGER", "spent_transaction_hash": "VARCHAR", "spent_output_index": "INTEGER", "addresses": ["VARCHAR"], "value": "BIGINT"}]'

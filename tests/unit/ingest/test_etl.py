@@ -198,3 +198,71 @@ def test_parquet_export_round_trip(con, tmp_path):
     assert back == con.execute("SELECT count(*), sum(amount) FROM transfers").fetchone() and back[0] == n
     with pytest.raises(ChainsleuthError, match="no table named"):
         store.export_parquet(con, "nope; DROP TABLE transfers", tmp_path / "x.parquet")
+
+
+TT_HEAD = "token_address,from_address,to_address,value,transaction_hash,log_index,block_number\n"
+
+
+def _tt_row(tx: str, log_index: int, block: int, value: int, frm: str = "bb") -> str:
+    return f"0x{'aa' * 20},0x{frm * 20},0x{'cc' * 20},{value},0x{tx * 32},{log_index},{block}\n"
+
+
+def _blocks(numbers: range) -> str:
+    rows = "".join(f"{n},0x{n:064x},0x{max(n - 1, 0):064x},{1_600_000_000 + 12 * n}\n" for n in numbers)
+    return "number,hash,parent_hash,timestamp\n" + rows
+
+
+def test_overlapping_loads_store_each_transfer_once(con, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (first / "blocks.csv").write_text(_blocks(range(5, 7)))
+    (first / "token_transfers.csv").write_text(TT_HEAD + _tt_row("11", 0, 5, 7) + _tt_row("12", 0, 6, 8))
+    # Overlaps the first load by one block: the transfer already stored is skipped, the new ones are added.
+    (second / "blocks.csv").write_text(_blocks(range(6, 8)))
+    (second / "token_transfers.csv").write_text(TT_HEAD + _tt_row("12", 0, 6, 8) + _tt_row("12", 1, 6, 9) + _tt_row("13", 0, 7, 10))
+    assert load_etl(con, first, "ethereum").added == {"blocks": 2, "token": 2}
+    assert load_etl(con, second, "ethereum").added == {"blocks": 1, "token": 2}
+    rows = con.execute("SELECT tx_hash, position, amount, block_time FROM transfers ORDER BY block_number, position").fetchall()
+    assert [(r[0][2:4], r[1], r[2]) for r in rows] == [("11", "0", 7), ("12", "0", 8), ("12", "1", 9), ("13", "0", 10)]
+    assert int(rows[-1][3].timestamp()) == 1_600_000_000 + 12 * 7
+
+
+def test_token_transfers_take_stored_block_times_and_tx_index(con, tmp_path):
+    load_etl(con, ETH / "blocks_47218_47219", "ethereum")
+    d = tmp_path / "later"
+    d.mkdir()
+    # No blocks file: times come from the stored blocks; the transaction (upper-case hex) is stored with index 1.
+    tx = "0x95844E6C54B4AAFC8E1F75784127529280E75C3A980D91F6DFCA1C1B0EB078FB"
+    (d / "token_transfers.csv").write_text(TT_HEAD + f"0x{'aa' * 20},0x{'bb' * 20},0x{'cc' * 20},5,{tx},3,47218\n")
+    assert load_etl(con, d, "ethereum").added == {"blocks": 0, "token": 1}
+    row = con.execute("SELECT tx_hash, tx_index, block_time FROM transfers WHERE kind = 'token'").fetchone()
+    stored = con.execute("SELECT block_time FROM blocks WHERE number = 47218").fetchone()[0]
+    assert row == (tx.lower(), 1, stored)
+
+
+def test_duplicate_rows_across_files(con, tmp_path):
+    d = tmp_path / "dups"
+    d.mkdir()
+    (d / "blocks.csv").write_text(_blocks(range(5, 6)))
+    # Two partition files that overlap by one identical row: stored once.
+    (d / "token_transfers_a.csv").write_text(TT_HEAD + _tt_row("21", 0, 5, 1) + _tt_row("21", 1, 5, 2))
+    (d / "token_transfers_b.csv").write_text(TT_HEAD + _tt_row("21", 1, 5, 2) + _tt_row("22", 0, 5, 3))
+    assert load_etl(con, d, "ethereum").added == {"blocks": 1, "token": 3}
+    before = snapshot(con)
+    # Same key, different contents: refused, nothing stored.
+    (d / "token_transfers_b.csv").write_text(TT_HEAD + _tt_row("23", 0, 5, 4) + _tt_row("23", 0, 5, 4, frm="dd"))
+    with pytest.raises(ChainsleuthError, match="conflicting duplicate token transfer"):
+        load_etl(con, d, "ethereum")
+    assert snapshot(con) == before
+
+
+def test_later_load_at_block_zero_finds_the_stored_block(con, tmp_path):
+    first, later = tmp_path / "genesis", tmp_path / "later"
+    first.mkdir()
+    later.mkdir()
+    (first / "blocks.csv").write_text(_blocks(range(0, 1)))
+    load_etl(con, first, "ethereum")
+    (later / "token_transfers.csv").write_text(TT_HEAD + _tt_row("31", 0, 0, 5))
+    assert load_etl(con, later, "ethereum").added == {"blocks": 0, "token": 1}
+    assert con.execute("SELECT epoch(block_time) FROM transfers").fetchone()[0] == 1_600_000_000
