@@ -12,6 +12,10 @@ unspent. Outputs at services are exit points; unspent tainted outputs at unlabel
 Backward from addresses: the outputs they received, back through the transactions that created them.
 CoinJoins (forward): each participant is split off (:mod:`chainsleuth.trace.coinjoin`); its change continues,
 what it mixed is a mixer exit, and post-mix outputs co-spent with its change are linked back.
+
+Seeds, expansion and the pull run on the integer UTXO trace index (:mod:`chainsleuth.trace.utxo_index`);
+hashes and addresses are translated only for the rows the trace pulls, which come in a fixed order (creating
+transaction, output index, spender), so results do not depend on the order of a hash join.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from chainsleuth.trace.services import (
     labels_of,
 )
 from chainsleuth.trace.sweep import FlowGraph, sweep
+from chainsleuth.trace.utxo_index import ensure_utxo_index, lookup
 
 #: UTXO-only service categories that stop a trace.
 UTXO_ROLES = {**CATEGORY_ROLE, "coinjoin": ROLE_MIXER}
@@ -66,81 +71,109 @@ def trace_utxo(con: duckdb.DuckDBPyConnection, addrs: list[str], chain: str, *, 
     labels = {a: (lbl, c, e, v, UTXO_ROLES.get(c)) for a, lbl, c, e, v in zip(
         *(lab.column(k).to_pylist() for k in ("address", "label", "category", "entity", "via")), strict=True)}
     stops = sorted(a for a, v in labels.items() if v[4] and a not in set(addrs))
-    con.execute("CREATE OR REPLACE TEMP TABLE _u_stop AS SELECT unnest(?::VARCHAR[]) AS address", [stops])
-    con.execute("CREATE OR REPLACE TEMP TABLE _u_src AS SELECT unnest(?::VARCHAR[]) AS address", [addrs])
+    ensure_utxo_index(con, chain)
+    c = {"c": chain}
+    con.execute("CREATE OR REPLACE TEMP TABLE _u_stop AS SELECT unnest(?::INTEGER[]) AS id",
+                [sorted(lookup(con, chain, "address", stops).values())])
+    con.execute("CREATE OR REPLACE TEMP TABLE _u_src AS SELECT unnest(?::INTEGER[]) AS id",
+                [sorted(lookup(con, chain, "address", addrs).values())])
 
-    # ---- seed outputs (forward) / demanded outputs (backward)
+    # ---- seed outputs (forward) / demanded outputs (backward); an output spent twice has two index rows
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _u_seed AS
-        SELECT o.tx_hash, o.output_index, 1.0::DOUBLE AS frac, 0 AS hop,
-               NOT EXISTS (SELECT 1 FROM utxo_inputs i JOIN _u_src s ON s.address = i.address
-                           WHERE i.chain = o.chain AND i.tx_hash = o.tx_hash) AS external
-        FROM utxo_outputs o JOIN _u_src s ON s.address = o.address
-        WHERE o.chain = $c AND o.block_number BETWEEN $lo AND $hi""", {"c": chain, "lo": lo_q, "hi": hi_q})
-    if seeds:
-        con.execute(
-            "INSERT INTO _u_seed SELECT unnest(?::VARCHAR[]), unnest(?::INTEGER[]), unnest(?::DOUBLE[]), "
-            "unnest(?::INTEGER[]), TRUE",
-            [[s[0] for s in seeds], [s[1] for s in seeds], [s[2] for s in seeds], [s[3] for s in seeds]])
-    n_seed = con.execute("SELECT count(*) FROM _u_seed").fetchone()[0]
+        SELECT o.tx, o.output_index, 1.0::DOUBLE AS frac, 0 AS hop,
+               o.tx NOT IN (SELECT p.spent_by FROM utxo_trace_outputs p JOIN _u_src s ON s.id = p.address
+                            WHERE p.chain = $c AND p.spent_by >= 0) AS external
+        FROM (SELECT DISTINCT o.tx, o.output_index FROM utxo_trace_outputs o JOIN _u_src s ON s.id = o.address
+              WHERE o.chain = $c AND o.value IS NOT NULL AND o.block_number BETWEEN $lo AND $hi) o""",
+        {**c, "lo": lo_q, "hi": hi_q})
+    n_seed = con.execute("SELECT count(*) FROM _u_seed").fetchone()[0] + len(seeds or [])
     if n_seed == 0:
         raise NotFoundError(f"no outputs paying {', '.join(addrs[:3])} on {chain} in the chosen range")
+    if seeds:  # bridge releases: by hash (an unknown transaction has no outputs to pull)
+        ids = lookup(con, chain, "tx", [s[0] for s in seeds])
+        known = [s for s in seeds if s[0] in ids]
+        con.execute(
+            "INSERT INTO _u_seed SELECT unnest(?::INTEGER[]), unnest(?::INTEGER[]), unnest(?::DOUBLE[]), "
+            "unnest(?::INTEGER[]), TRUE",
+            [[ids[s[0]] for s in known], [s[1] for s in known], [s[2] for s in known], [s[3] for s in known]])
 
-    # ---- expansion: transactions reachable by spending (forward) / creating (backward)
-    con.execute("CREATE OR REPLACE TEMP TABLE _u_tx (tx_hash VARCHAR PRIMARY KEY, hop INTEGER)")
-    con.execute("CREATE OR REPLACE TEMP TABLE _u_front AS SELECT tx_hash, output_index FROM _u_seed")
+    # ---- expansion on transaction ids: reachable by spending (forward) / creating (backward)
+    con.execute("CREATE OR REPLACE TEMP TABLE _u_tx (tx INTEGER PRIMARY KEY, hop INTEGER)")
+    if fw:  # the front: spends of the seeds, then of the new transactions' outputs
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE _u_front AS
+            SELECT o.spent_by, o.spent_block FROM utxo_trace_outputs o
+            SEMI JOIN _u_seed s ON s.tx = o.tx AND s.output_index = o.output_index WHERE o.chain = $c""", c)
+    else:  # the front: transactions whose inputs are followed
+        con.execute("CREATE OR REPLACE TEMP TABLE _u_front AS SELECT DISTINCT tx FROM _u_seed")
     hops_done = 0
     for h in range(1, opts.max_hops + 1):
         if fw:
-            new = """SELECT DISTINCT i.tx_hash FROM utxo_inputs i JOIN _u_front f
-                      ON i.spent_tx_hash = f.tx_hash AND i.spent_output_index = f.output_index
-                      WHERE i.chain = $c AND i.block_number <= $hi"""
+            con.execute("""CREATE OR REPLACE TEMP TABLE _u_new AS
+                SELECT DISTINCT spent_by AS tx FROM _u_front WHERE spent_by >= 0 AND spent_block <= $hi
+                AND spent_by NOT IN (SELECT tx FROM _u_tx)""", {"hi": hi_q})
         else:
-            new = """SELECT DISTINCT i.spent_tx_hash AS tx_hash FROM utxo_inputs i JOIN _u_front f
-                     ON i.tx_hash = f.tx_hash WHERE i.chain = $c AND i.block_number >= $lo"""
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _u_new AS SELECT n.tx_hash FROM ({new}) n
-                        ANTI JOIN _u_tx t ON t.tx_hash = n.tx_hash""", {"c": chain, "hi": hi_q} if fw else
-                    {"c": chain, "lo": lo_q})
+            con.execute("""CREATE OR REPLACE TEMP TABLE _u_new AS
+                SELECT DISTINCT o.tx FROM utxo_trace_outputs o
+                WHERE o.chain = $c AND o.spent_by IN (SELECT tx FROM _u_front) AND o.spent_block >= $lo
+                  AND o.tx NOT IN (SELECT tx FROM _u_tx)""", {**c, "lo": lo_q})
         if con.execute("SELECT count(*) FROM _u_new").fetchone()[0] == 0:
             break
         hops_done = h
-        con.execute(f"INSERT INTO _u_tx SELECT tx_hash, {h} FROM _u_new")
-        if fw:  # outputs of the new transactions, unless paid to a service
+        con.execute(f"INSERT INTO _u_tx SELECT tx, {h} FROM _u_new")
+        if fw:  # spends of the new transactions' outputs, unless paid to a service
             con.execute("""CREATE OR REPLACE TEMP TABLE _u_front AS
-                SELECT o.tx_hash, o.output_index FROM utxo_outputs o SEMI JOIN _u_new n ON n.tx_hash = o.tx_hash
-                WHERE o.chain = $c AND (o.address IS NULL OR o.address NOT IN (SELECT address FROM _u_stop))""",
-                        {"c": chain})
-        else:  # inputs of the new transactions, unless they came from a service
+                SELECT o.spent_by, o.spent_block FROM utxo_trace_outputs o
+                WHERE o.chain = $c AND o.tx IN (SELECT tx FROM _u_new) AND o.value IS NOT NULL
+                  AND o.address NOT IN (SELECT id FROM _u_stop)""", c)
+        else:  # the new transactions, unless they paid a service
             con.execute("""CREATE OR REPLACE TEMP TABLE _u_front AS
-                SELECT n.tx_hash FROM _u_new n WHERE n.tx_hash NOT IN (
-                    SELECT o.tx_hash FROM utxo_outputs o JOIN _u_stop s ON s.address = o.address
-                    WHERE o.chain = $c AND o.tx_hash IN (SELECT tx_hash FROM _u_new))""", {"c": chain})
+                SELECT tx FROM _u_new WHERE tx NOT IN (
+                    SELECT o.tx FROM utxo_trace_outputs o
+                    WHERE o.chain = $c AND o.tx IN (SELECT tx FROM _u_new) AND o.value IS NOT NULL
+                      AND o.address IN (SELECT id FROM _u_stop))""", c)
 
-    # ---- pull: every output created or spent by a traced transaction, plus the seeds
+    # ---- pull: every output created or spent by a traced transaction, plus the seeds, one row per spend;
+    # hashes and addresses only for these rows
+    traced = "" if hops_done == 0 else """
+            SELECT tx, output_index FROM utxo_trace_outputs o SEMI JOIN _u_tx t ON t.tx = o.tx
+            WHERE o.chain = $c AND o.value IS NOT NULL UNION
+            SELECT tx, output_index FROM utxo_trace_outputs o SEMI JOIN _u_tx t ON t.tx = o.spent_by
+            WHERE o.chain = $c AND o.value IS NOT NULL UNION"""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _u_rows AS
+        WITH keys AS ({traced}
+            SELECT tx, output_index FROM _u_seed)
+        SELECT o.tx, o.output_index, o.block_number, o.address, o.value, o.spent_by, o.spent_index, o.spent_block
+        FROM utxo_trace_outputs o SEMI JOIN keys k ON k.tx = o.tx AND k.output_index = o.output_index
+        WHERE o.chain = $c AND o.value IS NOT NULL""", c)
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _u_txinfo AS
+        SELECT id, hash, block_number, block_time, tx_index, fee, first_input FROM utxo_trace_txs
+        WHERE chain = $c AND id IN (SELECT tx FROM _u_rows UNION SELECT spent_by FROM _u_rows
+                                    UNION SELECT tx FROM _u_tx UNION SELECT tx FROM _u_seed)""", c)
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _u_addr AS
+        SELECT id, address FROM utxo_trace_addresses
+        WHERE chain = $c AND id IN (SELECT address FROM _u_rows UNION SELECT first_input FROM _u_txinfo)""", c)
     rows = con.execute(
-        """WITH outs AS (
-            SELECT o.tx_hash, o.output_index, o.block_number, o.block_time, o.address, o.value FROM utxo_outputs o
-            WHERE o.chain = $c AND (o.tx_hash IN (SELECT tx_hash FROM _u_tx)
-               OR (o.tx_hash, o.output_index) IN (SELECT (tx_hash, output_index) FROM _u_seed)
-               OR (o.tx_hash, o.output_index) IN (SELECT (spent_tx_hash, spent_output_index) FROM utxo_inputs
-                                                  WHERE chain = $c AND tx_hash IN (SELECT tx_hash FROM _u_tx))))
-        SELECT o.tx_hash, o.output_index, o.block_number, o.block_time, o.address, o.value,
-               i.tx_hash, i.input_index, i.block_number, xo.tx_index, xi.tx_index,
-               s.frac, s.hop, s.external
-        FROM outs o
-        LEFT JOIN utxo_inputs i ON i.chain = $c AND i.spent_tx_hash = o.tx_hash AND i.spent_output_index = o.output_index
-        LEFT JOIN transactions xo ON xo.chain = $c AND xo.hash = o.tx_hash
-        LEFT JOIN transactions xi ON xi.chain = $c AND xi.hash = i.tx_hash
-        LEFT JOIN _u_seed s ON s.tx_hash = o.tx_hash AND s.output_index = o.output_index""",
-        {"c": chain}).fetchall()
+        """SELECT cx.hash, r.output_index, r.block_number, cx.block_time, a.address, r.value,
+                  sx.hash, r.spent_index, r.spent_block, cx.tx_index, sx.tx_index, s.frac, s.hop, s.external
+        FROM _u_rows r
+        JOIN _u_txinfo cx ON cx.id = r.tx
+        LEFT JOIN _u_txinfo sx ON sx.id = r.spent_by
+        LEFT JOIN _u_addr a ON a.id = r.address
+        LEFT JOIN _u_seed s ON s.tx = r.tx AND s.output_index = r.output_index
+        ORDER BY r.tx, r.output_index, r.spent_by, s.hop, s.frac""").fetchall()
     fees = con.execute(
-        """SELECT x.hash, x.block_number, x.block_time, x.tx_index, x.fee FROM transactions x
-           WHERE x.chain = $c AND x.hash IN (SELECT tx_hash FROM _u_tx) AND x.fee > 0""", {"c": chain}).fetchall()
-    txs = dict(con.execute("SELECT tx_hash, hop FROM _u_tx").fetchall())
+        """SELECT x.hash, x.block_number, x.block_time, x.tx_index, x.fee FROM _u_txinfo x
+           WHERE x.id IN (SELECT tx FROM _u_tx) AND x.fee > 0 ORDER BY x.id""").fetchall()
+    txs = dict(con.execute("SELECT x.hash, t.hop FROM _u_tx t JOIN _u_txinfo x ON x.id = t.tx").fetchall())
     tx_ids = {t: k for k, t in enumerate(sorted(txs))}
     first_in = dict(con.execute(
-        """SELECT tx_hash, arg_min(address, input_index) FROM utxo_inputs WHERE chain = ? AND tx_hash IN
-           (SELECT tx_hash FROM _u_tx UNION SELECT tx_hash FROM _u_seed) GROUP BY tx_hash""", [chain]).fetchall())
+        """SELECT x.hash, a.address FROM _u_txinfo x JOIN _u_addr a ON a.id = x.first_input
+           WHERE x.id IN (SELECT tx FROM _u_tx UNION SELECT tx FROM _u_seed)""").fetchall())
 
     cjs: dict[str, coinjoin.CoinJoin] = {}
     links: list[dict] = []
@@ -299,9 +332,12 @@ def _recognise_deposits(con, chain: str, rows: list[tuple], labels: dict, txs: d
     cands = {r[4]: sweep_to[r[6]] for r in rows if r[6] in sweep_to and r[4] and r[4] not in labels}
     if not cands:
         return
-    many = {a for (a,) in con.execute(
-        "SELECT address FROM utxo_outputs WHERE chain = ? AND address IN (SELECT unnest(?::VARCHAR[])) "
-        "GROUP BY address HAVING count(DISTINCT tx_hash) >= ?", [chain, sorted(cands), DEPOSIT_MIN_SENDERS]).fetchall()}
+    ids = lookup(con, chain, "address", list(cands))
+    by_id = {i: a for a, i in ids.items()}
+    many = {by_id[i] for (i,) in con.execute(
+        "SELECT address FROM utxo_trace_outputs WHERE chain = ? AND value IS NOT NULL "
+        "AND address IN (SELECT unnest(?::INTEGER[])) GROUP BY address HAVING count(DISTINCT tx) >= ?",
+        [chain, sorted(ids.values()), DEPOSIT_MIN_SENDERS]).fetchall()}
     for a in many:
         w = labels[cands[a]]
         ent = w[2] or w[0]

@@ -76,3 +76,37 @@ class Ledger:
                 "status) VALUES (?, ?, ?, ?, ?, ?, ?, 1)", self.fees)
         self.rows, self.fees = [], []
         self.con.execute("SELECT 1")
+
+
+class Utxo:
+    """A tiny bitcoin ledger written straight into the canonical tables. ``unstored`` inputs spend outputs the
+    ledger does not hold (prev_tx, output_index, address, value); ``listed=False`` leaves the transaction out
+    of ``transactions`` (partial data: only its outputs and inputs are known)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, chain: str = "bitcoin"):
+        self.con, self.chain = con, chain
+        ensure_chain(con, chain)
+        self.outs: dict[tuple[str, int], tuple[str | None, int]] = {}
+        self.blocks: dict[int, int] = {}
+
+    def tx(self, block: int, name: str, inputs: list[tuple[str, int]], outputs: list[tuple[str | None, int]], *,
+           unstored: list[tuple[str, int, str | None, int]] = (), listed: bool = True) -> str:
+        t = T0 + timedelta(minutes=10 * block)
+        idx = self.blocks.get(block, 0)
+        self.blocks[block] = idx + 1
+        spent = [(prev, oi, *self.outs[(prev, oi)]) for prev, oi in inputs] + list(unstored)
+        fee = sum(v for *_k, v in spent) - sum(v for _a, v in outputs) if spent else 0
+        assert fee >= 0, name
+        for n, (prev, oi, a, v) in enumerate(spent):
+            self.con.execute(f"INSERT INTO utxo_inputs VALUES ('{self.chain}', ?, ?, ?, ?, ?, ?, ?, ?)",
+                             [name, n, block, t, prev, oi, a, v])
+        for n, (a, v) in enumerate(outputs):
+            self.outs[(name, n)] = (a, v)
+            self.con.execute(f"INSERT INTO utxo_outputs VALUES ('{self.chain}', ?, ?, ?, ?, ?, 'witness_v0_keyhash', "
+                             "'', ?)", [name, n, block, t, a, v])
+        if listed:
+            self.con.execute(
+                "INSERT INTO transactions (chain, hash, block_number, block_time, tx_index, fee, is_coinbase, "
+                "input_count, output_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [self.chain, name, block, t, idx, fee, not spent, len(spent), len(outputs)])
+        return name

@@ -7,45 +7,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from tests.unit.trace.ledger import T0
+from tests.unit.trace.ledger import T0, Utxo
 
 from chainsleuth.labels.tagstore import add_tag
-from chainsleuth.store.ledger import ensure_chain
 from chainsleuth.trace import coinjoin, trace
 
 D = 10_000_000  # 0.1 BTC denomination
 FEE = 4_000  # miner fee of the CoinJoin, 1,000 per participant
 RATE = 30_000  # coordinator fee per denomination (0.3 %)
-
-
-class Utxo:
-    """A tiny bitcoin ledger written straight into the canonical tables."""
-
-    def __init__(self, con):
-        self.con = con
-        ensure_chain(con, "bitcoin")
-        self.outs: dict[tuple[str, int], tuple[str, int]] = {}
-        self.blocks: dict[int, int] = {}
-
-    def tx(self, block: int, name: str, inputs: list[tuple[str, int]], outputs: list[tuple[str, int]]) -> str:
-        t = T0 + timedelta(minutes=10 * block)
-        idx = self.blocks.get(block, 0)
-        self.blocks[block] = idx + 1
-        fee = sum(self.outs[i][1] for i in inputs) - sum(v for _a, v in outputs) if inputs else 0
-        assert fee >= 0, name
-        for n, (prev, oi) in enumerate(inputs):
-            a, v = self.outs[(prev, oi)]
-            self.con.execute("INSERT INTO utxo_inputs VALUES ('bitcoin', ?, ?, ?, ?, ?, ?, ?, ?)",
-                             [name, n, block, t, prev, oi, a, v])
-        for n, (a, v) in enumerate(outputs):
-            self.outs[(name, n)] = (a, v)
-            self.con.execute("INSERT INTO utxo_outputs VALUES ('bitcoin', ?, ?, ?, ?, ?, 'witness_v0_keyhash', '', ?)",
-                             [name, n, block, t, a, v])
-        self.con.execute(
-            "INSERT INTO transactions (chain, hash, block_number, block_time, tx_index, fee, is_coinbase, input_count, "
-            "output_count) VALUES ('bitcoin', ?, ?, ?, ?, ?, ?, ?, ?)",
-            [name, block, t, idx, fee, not inputs, len(inputs), len(outputs)])
-        return name
 
 
 def _world(con):
