@@ -1,9 +1,9 @@
 """Connected components of the address-linking graph, vectorised with ``scipy.sparse.csgraph``.
 
-Clustering heuristics emit links; the clusters are the connected components of the graph they form. We
-build it as a sparse *bipartite* graph, address nodes ``0..A-1`` and transaction nodes ``A..A+T-1`` with one
-edge per (address, transaction) link, so a transaction with k inputs costs k edges instead of k^2 or a
-sort to pick a representative. Components are found by ``scipy.sparse.csgraph.connected_components``
+Clustering heuristics emit links; the clusters are the connected components of the graph they form. UTXO
+links are (address, transaction) pairs: each transaction is replaced by one of its addresses, its
+representative, so a transaction with k inputs costs k edges instead of k^2, and the per-address lists of
+links that DuckDB aggregates are already the graph's CSR adjacency (no sort, no COO). Components are found by ``scipy.sparse.csgraph.connected_components``
 (breadth-first search, linear time; Tarjan 1972 "Depth-first search and linear graph algorithms"), the same
 partition a union-find over the links gives (GraphSense's Rust clustering uses union-find).
 """
@@ -13,27 +13,30 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pyarrow as pa
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from chainsleuth.store import transaction
 
 
-def bipartite_components(n_addresses: int, n_txs: int, addr: np.ndarray, tx: np.ndarray) -> np.ndarray:
-    """Component label of each address node of the bipartite (address, transaction) graph.
+def linked_components(offsets: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Component label of each address of a graph given as CSR adjacency: address ``i`` is linked to
+    addresses ``targets[offsets[i]:offsets[i + 1]]`` (self-links allowed).
 
-    ``addr[i]`` (0..n_addresses-1) and ``tx[i]`` (0..n_txs-1) are the i-th link. Labels are dense (0..k-1)
-    and numbered in order of each component's smallest address, so they are deterministic for a given
-    numbering of the addresses.
+    Labels are dense (0..k-1) and numbered in order of each component's smallest address, so they are
+    deterministic for a given numbering of the addresses.
     """
-    n = n_addresses + n_txs
-    if len(addr) == 0:
-        return np.arange(n_addresses, dtype=np.int64)
-    rows = addr.astype(np.int32, copy=False)
-    cols = (tx.astype(np.int64, copy=False) + n_addresses).astype(np.int32)
-    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n)).tocsr()
+    n = len(offsets) - 1
+    if len(targets) == 0:
+        return np.arange(n, dtype=np.int64)
+    if n >= np.iinfo(np.int32).max or len(targets) >= np.iinfo(np.int32).max:
+        raise ValueError("graph too large for 32-bit sparse indices")
+    graph = csr_matrix(
+        (np.ones(len(targets), dtype=np.int8), targets.astype(np.int32, copy=False), offsets.astype(np.int32)),
+        shape=(n, n),
+    )
     _k, labels = connected_components(graph, directed=False, return_labels=True)
-    return labels[:n_addresses].astype(np.int64)
+    return labels.astype(np.int64)
 
 
 def component_sizes(labels: np.ndarray) -> np.ndarray:

@@ -29,10 +29,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import duckdb
-import numpy as np
-import pyarrow as pa
 
-from chainsleuth.cluster.components import bipartite_components
+from chainsleuth.cluster.linkgraph import cluster_and_store, read_links
 from chainsleuth.labels.taxonomy import PROPAGATING_CATEGORIES
 from chainsleuth.store import transaction
 
@@ -79,15 +77,23 @@ def _exclusions_sql(h: UtxoHeuristics) -> list[str]:
     if h.coinjoin_exclusion:
         parts.append(
             """
-            SELECT b.tx_hash, 'coinjoin:equal-outputs' AS reason, k.n_in AS inputs, b.m AS equal_outputs,
-                   b.denom AS denomination
-            FROM (SELECT tx_hash, arg_max(value, n) AS denom, max(n) AS m
-                  FROM (SELECT tx_hash, value, count(*) AS n FROM utxo_outputs WHERE chain = $chain
-                        GROUP BY tx_hash, value)
-                  GROUP BY tx_hash HAVING max(n) >= $min_equal) b
-            JOIN (SELECT tx_hash, count(*) AS n_in FROM utxo_inputs WHERE chain = $chain GROUP BY tx_hash) k
-              USING (tx_hash)
-            WHERE k.n_in >= 2
+            SELECT * FROM (
+                WITH wide AS (  -- only transactions with that many outputs can have that many equal ones
+                    SELECT tx_hash FROM utxo_outputs WHERE chain = $chain
+                    GROUP BY tx_hash HAVING count(*) >= $min_equal
+                ),
+                b AS (
+                    SELECT tx_hash, arg_max(value, n) AS denom, max(n) AS m
+                    FROM (SELECT tx_hash, value, count(*) AS n FROM utxo_outputs SEMI JOIN wide USING (tx_hash)
+                          WHERE chain = $chain GROUP BY tx_hash, value)
+                    GROUP BY tx_hash HAVING max(n) >= $min_equal
+                )
+                SELECT b.tx_hash, 'coinjoin:equal-outputs' AS reason, k.n_in AS inputs, b.m AS equal_outputs,
+                       b.denom AS denomination
+                FROM b JOIN (SELECT tx_hash, count(*) AS n_in FROM utxo_inputs SEMI JOIN b USING (tx_hash)
+                             WHERE chain = $chain GROUP BY tx_hash) k USING (tx_hash)
+                WHERE k.n_in >= 2
+            )
             """
         )
         parts.append(
@@ -146,64 +152,79 @@ def _build_exclusions(con: duckdb.DuckDBPyConnection, chain: str, h: UtxoHeurist
         )
 
 
+def _decimals(v: str) -> str:
+    """Significant decimals (of 8) of a positive base-unit amount, in integer arithmetic."""
+    return "CASE " + " ".join(f"WHEN {v} % {10 ** (8 - d)} = 0 THEN {d}" for d in range(8)) + " ELSE 8 END"
+
+
 def _change_sql(signals: tuple[str, ...]) -> str:
+    """One row (tx_hash, address) per inferred change output.
+
+    Set-based and ordered so that the big inputs are read once each: the one-time addresses come with their
+    only output from the aggregation that counts them (no join back), and everything else is computed only
+    for the transactions that keep exactly one fresh output.
+    """
     unknown = set(signals) - set(CHANGE_SIGNALS)
     if unknown or not signals:
         raise ValueError(f"change signals must be a non-empty subset of {CHANGE_SIGNALS}, got {signals}")
+    by_type = "script_type" in signals
     conds = []
-    if "script_type" in signals:
-        conds.append("(c.script_type IS NOT NULL AND s.in_types = 1 AND s.in_type = c.script_type "
+    if by_type:
+        conds.append("(o.script_type IS NOT NULL AND s.in_types = 1 AND s.in_type = o.script_type "
                      "AND o.others_same_type = 0)")
     if "round" in signals:
-        conds.append(f"(o.others_round = o.others AND c.value % {ROUND_UNIT} <> 0)")
+        conds.append(f"(o.others_round = o.others AND o.value % {ROUND_UNIT} <> 0)")
     if "decimals" in signals:
-        conds.append("(c.decimals >= o.max_other_decimals + 2)")
-    return f"""
-    WITH outs AS (
-        SELECT o.tx_hash, o.output_index, o.address, o.script_type, o.value,
-               8 - least(8, length(o.value::VARCHAR) - length(rtrim(o.value::VARCHAR, '0'))) AS decimals
-        FROM utxo_outputs o
-        WHERE o.chain = $chain AND o.value > 0
-          AND o.tx_hash NOT IN (SELECT tx_hash FROM _cs_excluded)
-    ),
-    txo AS (  -- transactions with >= 2 outputs, every one with an address
-        SELECT tx_hash FROM utxo_outputs WHERE chain = $chain GROUP BY tx_hash
-        HAVING count(*) >= 2 AND count(*) = count(address)
-    ),
-    once AS (SELECT address FROM utxo_outputs WHERE chain = $chain AND address IS NOT NULL
-             GROUP BY address HAVING count(*) = 1),
-    fresh AS (
-        SELECT x.* FROM outs x
-        SEMI JOIN txo USING (tx_hash)
-        SEMI JOIN once USING (address)
-        ANTI JOIN (SELECT tx_hash, address FROM utxo_inputs WHERE chain = $chain) i
-          ON i.tx_hash = x.tx_hash AND i.address = x.address
-    ),
-    cand AS (SELECT tx_hash, any_value(output_index) AS output_index FROM fresh GROUP BY tx_hash
-             HAVING count(*) = 1),
-    c AS (SELECT f.* FROM fresh f JOIN cand USING (tx_hash, output_index)),
-    o AS (
-        SELECT x.tx_hash, count(*) AS others,
-               count(*) FILTER (WHERE x.value % {ROUND_UNIT} = 0) AS others_round,
-               max(x.decimals) AS max_other_decimals,
-               count(*) FILTER (WHERE x.script_type IS NOT DISTINCT FROM c.script_type) AS others_same_type
-        FROM outs x JOIN c ON c.tx_hash = x.tx_hash AND x.output_index <> c.output_index
-        GROUP BY x.tx_hash
-    ),
+        conds.append(f"({_decimals('o.value')} >= o.max_other_decimals + 2)")
+    other = "x.value > 0 AND x.output_index <> c.output_index"
+    # The script-type signal needs the candidate's and the inputs' script types; the others do not.
+    once_type = c_type = o_type = s_cte = s_join = ""
+    if by_type:
+        once_type, c_type = ", any_value(script_type) AS script_type", ", any_value(script_type) AS script_type"
+        o_type = (", any_value(c.script_type) AS script_type, count(*) FILTER (WHERE "
+                  f"{other} AND x.script_type IS NOT DISTINCT FROM c.script_type) AS others_same_type")
+        s_cte = """,
     s AS (
-        SELECT i.tx_hash, count(DISTINCT p.script_type) AS in_types, any_value(p.script_type) AS in_type,
-               count(*) FILTER (WHERE p.script_type IS NULL) AS unknown_types
+        SELECT i.tx_hash, count(DISTINCT p.script_type) AS in_types, any_value(p.script_type) AS in_type
         FROM utxo_inputs i
         JOIN utxo_outputs p ON p.chain = i.chain AND p.tx_hash = i.spent_tx_hash
                             AND p.output_index = i.spent_output_index
         WHERE i.chain = $chain AND i.tx_hash IN (SELECT tx_hash FROM c)
         GROUP BY i.tx_hash
-    )
-    SELECT c.tx_hash, c.address
-    FROM c JOIN o USING (tx_hash) LEFT JOIN s USING (tx_hash)
-    WHERE EXISTS (SELECT 1 FROM utxo_inputs i WHERE i.chain = $chain AND i.tx_hash = c.tx_hash
-                  AND i.address IS NOT NULL)
-      AND ({' OR '.join(conds)})
+    )"""
+        s_join = "LEFT JOIN s USING (tx_hash)"
+    return f"""
+    WITH once AS (  -- outputs paying an address that receives exactly once (a one-time address)
+        SELECT any_value(tx_hash) AS tx_hash, any_value(output_index) AS output_index, address{once_type}
+        FROM utxo_outputs WHERE chain = $chain AND address IS NOT NULL
+        GROUP BY address HAVING count(*) = 1 AND any_value(value) > 0
+    ),
+    fresh AS (  -- ... that is not one of the transaction's input addresses
+        SELECT x.* FROM once x
+        ANTI JOIN (SELECT tx_hash, address FROM utxo_inputs WHERE chain = $chain AND address IS NOT NULL) i
+          ON i.tx_hash = x.tx_hash AND i.address = x.address
+    ),
+    c AS (  -- transactions with exactly one fresh output, not excluded
+        SELECT tx_hash, any_value(output_index) AS output_index{c_type}
+        FROM fresh ANTI JOIN _cs_excluded USING (tx_hash)
+        GROUP BY tx_hash HAVING count(*) = 1
+    ),
+    o AS (  -- every output of those transactions: the candidate's amount, the other positive outputs' signals
+        SELECT x.tx_hash, count(*) AS n_out, count(x.address) AS n_addressed,
+               any_value(x.address) FILTER (WHERE x.output_index = c.output_index) AS address,
+               any_value(x.value) FILTER (WHERE x.output_index = c.output_index) AS value,
+               count(*) FILTER (WHERE {other}) AS others,
+               count(*) FILTER (WHERE {other} AND x.value % {ROUND_UNIT} = 0) AS others_round,
+               max({_decimals("x.value")}) FILTER (WHERE {other}) AS max_other_decimals{o_type}
+        FROM utxo_outputs x JOIN c USING (tx_hash) WHERE x.chain = $chain
+        GROUP BY x.tx_hash
+    ){s_cte}
+    SELECT c.tx_hash, o.address
+    FROM c JOIN o USING (tx_hash) {s_join}
+    SEMI JOIN (SELECT tx_hash FROM utxo_inputs WHERE chain = $chain AND address IS NOT NULL) i
+      ON i.tx_hash = c.tx_hash
+    WHERE o.n_out >= 2 AND o.n_out = o.n_addressed AND o.others >= 1
+      AND ({" OR ".join(conds)})
     """
 
 
@@ -221,22 +242,23 @@ def cluster_utxo(
     con.execute("CREATE OR REPLACE TEMP TABLE _cs_change (tx_hash VARCHAR, address VARCHAR)")
     if h.change:
         con.execute("INSERT INTO _cs_change " + _change_sql(tuple(h.change_signals)), {"chain": chain})
-    # Links: (tx, address) pairs. Multi-input: every input of a kept transaction. Change: the change output,
-    # and (when multi-input is off) the transaction's first input, so the change joins its spender only.
+    # Links (tx_hash, address, link id): the row id, negated for change links. Multi-input: every input.
+    # Change: the change output, and (when multi-input is off) the transaction's first input, so the change
+    # joins its spender only. Excluded transactions are dropped after grouping per transaction.
     if h.multi_input:
-        links_sql = """
-            SELECT i.tx_hash, i.address, 0 AS kind FROM utxo_inputs i
-            ANTI JOIN _cs_excluded e ON e.tx_hash = i.tx_hash
-            WHERE i.chain = $chain AND i.address IS NOT NULL
-        """
+        spends = "SELECT tx_hash, address, rowid AS link FROM utxo_inputs WHERE chain = $chain AND address IS NOT NULL"
     else:
-        links_sql = """
-            SELECT tx_hash, arg_min(address, input_index) AS address, 0 AS kind FROM utxo_inputs
+        spends = """
+            SELECT tx_hash, arg_min(address, input_index) AS address, arg_min(rowid, input_index) AS link
+            FROM utxo_inputs
             WHERE chain = $chain AND address IS NOT NULL AND tx_hash IN (SELECT tx_hash FROM _cs_change)
             GROUP BY tx_hash
         """
-    links = links_sql + (" UNION ALL SELECT tx_hash, address, 1 AS kind FROM _cs_change" if h.change else "")
-    result = _components_and_store(con, chain, links, h.names())
+    links = spends + (" UNION ALL SELECT tx_hash, address, -1 - rowid FROM _cs_change" if h.change else "")
+    has_exclusions = con.execute("SELECT count(*) FROM _cs_excluded").fetchall()[0][0] > 0
+    graph = read_links(con, links, {"chain": chain}, "_cs_excluded" if has_exclusions else None)
+    result = cluster_and_store(con, chain, graph, h.names())
+    del graph
     excluded = dict(con.execute("SELECT reason, count(DISTINCT tx_hash) FROM _cs_excluded GROUP BY 1").fetchall())
     n_change = con.execute("SELECT count(*) FROM _cs_change").fetchall()[0][0]
     with transaction(con):
@@ -256,89 +278,3 @@ def cluster_utxo(
         con.execute(f"DROP TABLE IF EXISTS {name}")
     return {**result, "change_links": n_change, "excluded": excluded, "seconds": round(seconds, 3)}
 
-
-def _components_and_store(con: duckdb.DuckDBPyConnection, chain: str, links: str, heuristics: list[str]) -> dict:
-    """Number addresses (DuckDB), group links per transaction, find components (scipy), store non-singletons.
-
-    ``links`` is a query or table of (tx_hash, address, kind) with kind 0 = spending input, 1 = inferred
-    change. Address and transaction strings never enter Python: numbers go to numpy, strings are gathered
-    with Arrow ``take`` for the clustered addresses only.
-    """
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _cs_addr AS SELECT address, (row_number() OVER () - 1)::INTEGER AS aid "
-        f"FROM (SELECT DISTINCT address FROM ({links}))",
-        {"chain": chain},
-    )
-    per_tx = con.sql(
-        f"SELECT l.tx_hash, list(CASE WHEN l.kind = 1 THEN -1 - a.aid ELSE a.aid END) AS aids "
-        f"FROM ({links}) l JOIN _cs_addr a USING (address) GROUP BY l.tx_hash",
-        params={"chain": chain},
-    ).to_arrow_table()
-    addresses = con.sql("SELECT address FROM _cs_addr ORDER BY aid").to_arrow_table().column(0)
-    con.execute("DROP TABLE _cs_addr")
-    n_addr, n_tx = len(addresses), per_tx.num_rows
-    aids = per_tx.column("aids").combine_chunks() if n_tx else pa.array([], pa.list_(pa.int32()))
-    offsets = np.asarray(aids.offsets)
-    coded = np.asarray(aids.values, dtype=np.int64)  # change links are coded as -1 - aid
-    kind = (coded < 0).astype(np.int8)
-    aid = np.where(coded < 0, -1 - coded, coded)
-    tid = np.repeat(np.arange(n_tx, dtype=np.int64), np.diff(offsets))
-    labels = bipartite_components(n_addr, n_tx, aid, tid)
-    sizes = np.bincount(labels, minlength=1) if n_addr else np.zeros(0, dtype=np.int64)
-    # Evidence: a transaction linking the address to another one. Prefer a co-spend with >= 2 distinct
-    # addresses ('multi-input'), else a transaction with an inferred change output ('change').
-    big = np.iinfo(np.int64).max
-    tx_min = np.full(n_tx, big, dtype=np.int64)
-    tx_max = np.full(n_tx, -1, dtype=np.int64)
-    spend = kind == 0
-    np.minimum.at(tx_min, tid[spend], aid[spend])
-    np.maximum.at(tx_max, tid[spend], aid[spend])
-    tx_has_change = np.zeros(n_tx, dtype=bool)
-    tx_has_change[tid[kind == 1]] = True
-    ev = np.full(n_addr, -1, dtype=np.int64)
-    heur = np.zeros(n_addr, dtype=np.int8)  # 1 multi-input, 2 change
-    via_change = tx_has_change[tid]
-    ev[aid[via_change]] = tid[via_change]
-    heur[aid[via_change]] = 2
-    multi = (tx_min[tid] != tx_max[tid]) & spend
-    ev[aid[multi]] = tid[multi]
-    heur[aid[multi]] = 1
-    keep = np.nonzero(sizes[labels] >= 2)[0] if n_addr else np.zeros(0, dtype=np.int64)
-    ev_keep = ev[keep]
-    tx_hashes = per_tx.column("tx_hash").combine_chunks() if n_tx else pa.array([], pa.string())
-    out = pa.table(
-        {
-            "address": addresses.take(pa.array(keep)),
-            "cluster_id": pa.array(labels[keep]),
-            "heuristic": pa.DictionaryArray.from_arrays(
-                pa.array(heur[keep]), pa.array(["root", "multi-input", "change"])
-            ).cast(pa.string()),
-            "evidence_tx": tx_hashes.take(pa.array(np.where(ev_keep >= 0, ev_keep, 0), mask=ev_keep < 0))
-            if n_tx else pa.nulls(len(keep), pa.string()),
-        }
-    )
-    n_clusters = int(np.count_nonzero(sizes >= 2))
-    con.register("_cs_out", out)
-    try:
-        with transaction(con):
-            con.execute("DELETE FROM clusters WHERE chain = ?", [chain])
-            con.execute(
-                "INSERT INTO clusters (chain, address, cluster_id, heuristic, evidence_tx) "
-                "SELECT $chain, address, cluster_id, heuristic, evidence_tx FROM _cs_out",
-                {"chain": chain},
-            )
-            con.execute(
-                "INSERT INTO cluster_runs (chain, heuristics, addresses, clusters, links, excluded_txs) "
-                "VALUES (?, ?, ?, ?, ?, 0)",
-                [chain, ", ".join(heuristics), len(keep), n_clusters, len(aid)],
-            )
-    finally:
-        con.unregister("_cs_out")
-    return {
-        "chain": chain,
-        "heuristics": heuristics,
-        "addresses": int(len(keep)),
-        "clusters": n_clusters,
-        "largest": int(sizes.max()) if n_addr else 0,
-        "links": int(len(aid)),
-    }

@@ -1,0 +1,178 @@
+"""From (transaction, address) links to stored clusters on UTXO chains, without strings in Python objects.
+
+Two DuckDB hash aggregations over the links, one per transaction and one per address, each collecting the
+links' row ids (``list(rowid)``), number transactions and addresses: a number is the row of the aggregate's
+result. No join and no list of strings is built: numpy maps each row id to its transaction number, so the
+per-address lists become the CSR adjacency of the address graph (each link joins its address to one
+representative address of its transaction) that scipy labels. Hashes and addresses come back as Arrow
+columns; the clustered rows go back with one ``INSERT ... FROM`` an Arrow table, which DuckDB scans in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from chainsleuth.cluster.components import linked_components
+from chainsleuth.store import transaction
+
+HEURISTICS = ("root", "multi-input", "change")  # codes 0, 1, 2 of the stored heuristic
+ONE_BATCH = 1 << 40  # Arrow batch size: results in one chunk, so list columns need no concatenation
+
+
+@dataclass
+class LinkGraph:
+    """Address ``i`` (``addresses[i]``) is linked to transactions ``tx[offsets[i]:offsets[i + 1]]``
+    (``tx_hashes[t]``); ``change`` marks links that are inferred change outputs, the rest are spends."""
+
+    addresses: pa.ChunkedArray
+    tx_hashes: pa.ChunkedArray
+    offsets: np.ndarray
+    tx: np.ndarray
+    change: np.ndarray
+
+    @cached_property
+    def address_of_link(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.offsets) - 1, dtype=np.int32), np.diff(self.offsets))
+
+
+def _flat(lists: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, values) of a list column."""
+    arr = lists.combine_chunks() if lists.num_chunks != 1 else lists.chunk(0)
+    if len(arr) == 0:
+        return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    offsets = np.asarray(arr.offsets, dtype=np.int64)
+    return offsets - offsets[0], np.asarray(arr.flatten(), dtype=np.int64)
+
+
+def _dense(*ids: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Positions 0..k-1 for link ids (row ids: dense already up to an offset and the sign of change links),
+    the same in every array; a sort only where the ids are sparse."""
+    every = [a for a in ids if len(a)]
+    if not every:
+        return ids
+    lo, hi = min(int(a.min()) for a in every), max(int(a.max()) for a in every)
+    if hi - lo < 4 * sum(len(a) for a in ids) + 1024:
+        return tuple(a - lo for a in ids)
+    uniq = np.unique(np.concatenate(ids))
+    return tuple(np.searchsorted(uniq, a) for a in ids)
+
+
+def read_links(con: duckdb.DuckDBPyConnection, links: str, params: dict, excluded: str | None) -> LinkGraph:
+    """Number the links of query ``links`` (tx_hash, address, link) per transaction and per address.
+
+    ``link`` identifies the link (a row id), negative for change links; transactions listed in table
+    ``excluded`` (tx_hash) link nothing.
+    """
+    skip = f" ANTI JOIN {excluded} x ON x.tx_hash = g.tx_hash" if excluded else ""
+    with transaction(con):  # one snapshot, so both aggregations see the same row ids
+        per_tx = con.sql(
+            f"SELECT g.tx_hash, g.links FROM (SELECT tx_hash, list(link) AS links FROM ({links}) "
+            f"GROUP BY tx_hash) g{skip}",
+            params=params,
+        ).to_arrow_table(ONE_BATCH)
+        per_addr = con.sql(
+            f"SELECT address, list(link) AS links FROM ({links}) GROUP BY address", params=params
+        ).to_arrow_table(ONE_BATCH)
+    tx_offsets, tx_links = _flat(per_tx.column("links"))
+    offsets, addr_links = _flat(per_addr.column("links"))
+    tx_pos, addr_pos = _dense(tx_links, addr_links)
+    size = int(max(tx_pos.max(initial=-1), addr_pos.max(initial=-1))) + 1
+    tx_of_link = np.full(size, -1, dtype=np.int32)
+    tx_of_link[tx_pos] = np.repeat(np.arange(len(tx_offsets) - 1, dtype=np.int32), np.diff(tx_offsets))
+    tx = tx_of_link[addr_pos]
+    change = addr_links < 0
+    kept = tx >= 0
+    if not kept.all():  # links of excluded transactions: drop them, addresses left bare are singletons
+        n_addr = len(offsets) - 1
+        per_address = np.bincount(np.repeat(np.arange(n_addr), np.diff(offsets))[kept], minlength=n_addr)
+        offsets = np.concatenate([[0], np.cumsum(per_address)])
+        tx, change = tx[kept], change[kept]
+    return LinkGraph(per_addr.column("address"), per_tx.column("tx_hash"), offsets, tx, change)
+
+
+def representatives(g: LinkGraph, links: np.ndarray | None = None) -> np.ndarray:
+    """One address per transaction (among ``links``, default all), -1 for transactions without one."""
+    aid, tx = g.address_of_link, g.tx
+    rep = np.full(len(g.tx_hashes), -1, dtype=np.int32)
+    if links is None:
+        rep[tx] = aid
+    else:
+        rep[tx[links]] = aid[links]
+    return rep
+
+
+def evidence(g: LinkGraph, spender: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per address: a transaction that links it to another address (-1 if none) and the heuristic code
+    (index in ``HEURISTICS``). A co-spend with >= 2 distinct addresses is preferred, else a transaction with
+    an inferred change output. Vectorised: a transaction has two distinct spenders iff one of its spending
+    addresses differs from its representative spender (``spender``, computed unless given)."""
+    n_addr, n_tx = len(g.offsets) - 1, len(g.tx_hashes)
+    aid, tx, spend = g.address_of_link, g.tx, ~g.change
+    if spender is None:
+        spender = representatives(g, spend)
+    multi_tx = np.zeros(n_tx, dtype=bool)
+    multi_tx[tx[spend & (aid != spender[tx])]] = True
+    change_tx = np.zeros(n_tx, dtype=bool)
+    change_tx[tx[g.change]] = True
+    ev = np.full(n_addr, -1, dtype=np.int64)
+    code = np.zeros(n_addr, dtype=np.int8)
+    via_change = change_tx[tx]
+    ev[aid[via_change]] = tx[via_change]
+    code[aid[via_change]] = 2
+    multi = spend & multi_tx[tx]
+    ev[aid[multi]] = tx[multi]
+    code[aid[multi]] = 1
+    return ev, code
+
+
+def cluster_and_store(con: duckdb.DuckDBPyConnection, chain: str, g: LinkGraph, heuristics: list[str]) -> dict:
+    """Components of ``g`` (scipy); replace the chain's rows in ``clusters`` with its non-singleton clusters
+    and log the run in ``cluster_runs`` (one transaction)."""
+    n_addr = len(g.offsets) - 1
+    rep = representatives(g)
+    labels = linked_components(g.offsets, rep[g.tx])  # each link joins its address to its tx's representative
+    sizes = np.bincount(labels, minlength=1)
+    ev, code = evidence(g, None if g.change.any() else rep)
+    keep = sizes[labels] >= 2
+    ev_keep = ev[keep]
+    out = pa.table(
+        {
+            "address": pc.filter(g.addresses, pa.array(keep)) if n_addr else pa.array([], pa.string()),
+            "cluster_id": pa.array(labels[keep]),
+            "heuristic": pa.array(code[keep]),
+            "evidence_tx": g.tx_hashes.take(pa.array(np.where(ev_keep >= 0, ev_keep, 0), mask=ev_keep < 0))
+            if len(g.tx_hashes) else pa.nulls(len(ev_keep), pa.string()),
+        }
+    )
+    names = " ".join(f"WHEN {i} THEN '{h}'" for i, h in enumerate(HEURISTICS))
+    n_stored, n_clusters = len(ev_keep), int(np.count_nonzero(sizes >= 2))
+    con.register("_cs_out", out)
+    try:
+        with transaction(con):
+            con.execute("DELETE FROM clusters WHERE chain = ?", [chain])
+            con.execute(
+                "INSERT INTO clusters (chain, address, cluster_id, heuristic, evidence_tx) "
+                f"SELECT $chain, address, cluster_id, CASE heuristic {names} END, evidence_tx FROM _cs_out",
+                {"chain": chain},
+            )
+            con.execute(
+                "INSERT INTO cluster_runs (chain, heuristics, addresses, clusters, links, excluded_txs) "
+                "VALUES (?, ?, ?, ?, ?, 0)",
+                [chain, ", ".join(heuristics), n_stored, n_clusters, len(g.tx)],
+            )
+    finally:
+        con.unregister("_cs_out")
+    return {
+        "chain": chain,
+        "heuristics": heuristics,
+        "addresses": n_stored,
+        "clusters": n_clusters,
+        "largest": int(sizes.max()) if n_addr else 0,
+        "links": int(len(g.tx)),
+    }
