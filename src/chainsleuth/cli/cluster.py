@@ -57,8 +57,8 @@ def cluster_cmd(
 ) -> None:
     """Cluster a chain's addresses (replacing its previous clustering) and detect EVM deposit addresses.
 
-    --engine spark runs the UTXO heuristics and connected components (large-star/small-star) on PySpark
-    over the Parquet lake and stores the same result.
+    --engine spark runs the same heuristics (UTXO, or EVM deposit-address/airdrop) and connected components
+    (large-star/small-star) on PySpark over the Parquet lake and stores the same result.
 
     JSON: {chain, heuristics[], addresses, clusters, largest, links, seconds, and for UTXO change_links,
     excluded{reason: txs}; for EVM deposit_addresses, links_by_heuristic{}}.
@@ -79,8 +79,6 @@ def cluster_cmd(
     else:
         h = EvmHeuristics(deposit=deposit, airdrop=airdrop, max_loss=max_loss, window_days=window_days)
     if engine == Engine.spark:
-        if not isinstance(h, UtxoHeuristics):
-            raise ChainsleuthError("--engine spark clusters UTXO chains; EVM heuristics run on --engine duckdb")
         from chainsleuth.spark.engine import cluster as spark_cluster
 
         r = spark_cluster(con, chain, heuristics=h, lake_root=lake, master=spark_master)

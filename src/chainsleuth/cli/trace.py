@@ -7,7 +7,19 @@ from typing import Annotated
 import typer
 
 from chainsleuth import store
-from chainsleuth.cli.common import DbOpt, Format, FormatOpt, handle_errors, out, print_json, table
+from chainsleuth.cli.common import (
+    DbOpt,
+    Engine,
+    EngineOpt,
+    Format,
+    FormatOpt,
+    LakeOpt,
+    SparkMasterOpt,
+    handle_errors,
+    out,
+    print_json,
+    table,
+)
 from chainsleuth.errors import ChainsleuthError
 from chainsleuth.trace import DEFAULT_MAX_HOPS, read_sources_file, trace
 from chainsleuth.trace.store import save_trace
@@ -34,6 +46,9 @@ def register(app: typer.Typer) -> None:
         gaps: Annotated[str, typer.Option("--gaps", help="Spends beyond the known balance: proportional | clean")] =
         "proportional",
         save: Annotated[bool, typer.Option("--save", help="Store the result in the traces table.")] = False,
+        engine: EngineOpt = Engine.duckdb,
+        spark_master: SparkMasterOpt = None,
+        lake: LakeOpt = None,
         db: DbOpt = None,
         format: FormatOpt = Format.text,
     ) -> None:
@@ -44,6 +59,9 @@ def register(app: typer.Typer) -> None:
         asset, symbol, amount, usd, hop, kind}, resting[] {address, chain, label, category, asset, symbol, amount,
         usd, tx_hashes, hop_limited}, demix[], totals {by_asset[], usd{}, hops, iterations, converged}, warnings,
         and trace_id when saved. Amounts are decimal strings in base units.
+
+        --engine spark traces many sources at once over the Parquet lake (account chains, forward, poison
+        model; no bridge or mixer continuations): the same result as --engine duckdb there (docs/spark.md).
         """
         sources = list(addresses or [])
         if sources_file:
@@ -51,8 +69,15 @@ def register(app: typer.Typer) -> None:
         if not sources:
             raise ChainsleuthError("give source addresses or --sources-file")
         con = store.connect(db)
-        result = trace(con, sources, chain, after=after, until=until, model=model, direction=direction,
-                       max_hops=max_hops, min_value=min_value, demix=demix, gaps=gaps)
+        if engine == Engine.spark:
+            from chainsleuth.spark.engine import trace as spark_trace
+
+            result = spark_trace(con, sources, chain, model=model, direction=direction, max_hops=max_hops,
+                                 after=after, until=until, min_value=min_value, demix=demix, lake_root=lake,
+                                 master=spark_master)
+        else:
+            result = trace(con, sources, chain, after=after, until=until, model=model, direction=direction,
+                           max_hops=max_hops, min_value=min_value, demix=demix, gaps=gaps)
         data = result.to_dict()
         if save:
             data["trace_id"] = save_trace(con, result)

@@ -6,8 +6,9 @@ If the lake holds nothing for the chain yet, the chain is first exported from th
 with either engine can be analysed with either engine.
 
 * :func:`ingest_etl`   - ``ingest etl DIR --chain C --engine spark``: export folder -> lake -> store.
-* :func:`cluster`      - ``cluster --chain C --engine spark`` (UTXO chains): clusters into ``clusters``.
+* :func:`cluster`      - ``cluster --chain C --engine spark``: clusters (and EVM deposit addresses) into the store.
 * :func:`screen_all`   - ``screen --all --engine spark``: exposure of every address, as ScreenResults.
+* :func:`trace`        - ``trace --sources-file F --engine spark``: bulk forward poison trace, as a TraceResult.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from chainsleuth.spark import lake
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from chainsleuth.cluster.evm import EvmHeuristics
     from chainsleuth.cluster.utxo import UtxoHeuristics
     from chainsleuth.screen.exposure import RiskPolicy, ScreenResult
+    from chainsleuth.trace.result import TraceResult
 
 LAKE_ENV = "CHAINSLEUTH_LAKE"
 
@@ -114,24 +117,28 @@ def cluster(
     con: duckdb.DuckDBPyConnection,
     chain: str,
     *,
-    heuristics: UtxoHeuristics | None = None,
+    heuristics: UtxoHeuristics | EvmHeuristics | None = None,
     lake_root: str | None = None,
     spark: SparkSession | None = None,
     master: str | None = None,
     refresh: bool = False,
 ) -> dict[str, Any]:
-    """Cluster a UTXO chain on Spark and store the result as :func:`chainsleuth.cluster.cluster_utxo` does.
+    """Cluster a chain on Spark and store the result as :func:`chainsleuth.cluster.cluster_chain` does.
 
-    Replaces the chain's rows in ``clusters`` and ``cluster_exclusions`` and adds a ``cluster_runs`` row,
-    in one transaction. Returns the same keys as ``cluster_utxo`` plus ``engine``.
+    UTXO chains: replaces the chain's rows in ``clusters`` and ``cluster_exclusions``; account chains: in
+    ``deposit_addresses`` and ``clusters``; either adds a ``cluster_runs`` row, in one transaction. Returns
+    the keys of ``cluster_utxo`` / ``cluster_evm`` plus ``engine``.
     """
+    from chainsleuth.cluster.evm import EvmHeuristics
     from chainsleuth.spark.cluster import cluster_utxo
 
-    if chain_info(chain).model != Model.UTXO:
-        raise ChainsleuthError(f"the Spark engine clusters UTXO chains; cluster {chain} with --engine duckdb")
     t0 = time.perf_counter()
     root = lake_root or default_lake(con)
     ensure_lake(con, root, chain, refresh=refresh)
+    if _chain_model(con, chain) != Model.UTXO:
+        if heuristics is not None and not isinstance(heuristics, EvmHeuristics):
+            raise ChainsleuthError(f"{chain} is an account chain: it takes EVM heuristics")
+        return _cluster_evm(con, chain, heuristics, root, _session(spark, master), t0)
     with con.cursor() as cur:
         tags = cur.sql("SELECT address, category, actor, label FROM tags WHERE chain = $chain OR chain IS NULL",
                        params={"chain": chain}).to_arrow_table()
@@ -164,6 +171,50 @@ def cluster(
     return {"chain": chain, "heuristics": res["heuristics"], "addresses": n_addr, "clusters": n_clusters,
             "largest": largest, "links": res["links"], "change_links": res["change_links"], "excluded": excluded,
             "seconds": round(seconds, 3), "engine": "spark"}
+
+
+def _chain_model(con: duckdb.DuckDBPyConnection, chain: str) -> str:
+    row = con.execute("SELECT model FROM chains WHERE chain = ?", [chain]).fetchall()
+    return (row[0][0] if row and row[0][0] else None) or chain_info(chain).model
+
+
+def _cluster_evm(con: duckdb.DuckDBPyConnection, chain: str, heuristics: EvmHeuristics | None, root: str,
+                 session: SparkSession, t0: float) -> dict[str, Any]:
+    """``cluster --engine spark`` on an account chain: deposit addresses and clusters, stored as
+    :func:`chainsleuth.cluster.cluster_evm` stores them (one transaction)."""
+    from chainsleuth.spark.evm import cluster_evm
+
+    with con.cursor() as cur:
+        tags = cur.sql("SELECT address, label, category, actor, confidence FROM tags WHERE chain = $chain OR chain IS NULL",
+                       params={"chain": chain}).to_arrow_table()
+        actors = cur.sql("SELECT actor, label FROM actors").to_arrow_table()
+    res = cluster_evm(session, root, chain, heuristics=heuristics, tags=tags, actors=actors)
+    out = _results_dir(root, f"clusters-{chain}")
+    try:
+        deposits = _to_duckdb(res["deposits"], f"{out}/deposits")
+        clusters = _to_duckdb(res["clusters"], f"{out}/clusters")
+        with store.transaction(con):
+            con.execute("DELETE FROM deposit_addresses WHERE chain = ?", [chain]).fetchall()
+            con.execute(f"INSERT INTO deposit_addresses SELECT ?, address, hot_wallet, exchange, actor, asset, "
+                        f"received::HUGEINT, forwarded::HUGEINT, senders, forwards, first_forward::TIMESTAMP, "
+                        f"last_forward::TIMESTAMP, evidence_txs, confidence FROM {deposits}", [chain]).fetchall()
+            con.execute("DELETE FROM clusters WHERE chain = ?", [chain]).fetchall()
+            con.execute(f"INSERT INTO clusters (chain, address, cluster_id, heuristic, evidence_tx) "
+                        f"SELECT ?, address, cluster_id, heuristic, evidence_tx FROM {clusters}", [chain]).fetchall()
+            n_dep = con.execute("SELECT count(DISTINCT address) FROM deposit_addresses WHERE chain = ?",
+                                [chain]).fetchone()[0]
+            n_addr, n_clusters, largest = con.execute(
+                f"SELECT count(*), count(DISTINCT cluster_id), coalesce(max(n), 0) FROM (SELECT cluster_id, "
+                f"count(*) OVER (PARTITION BY cluster_id) AS n FROM {clusters})").fetchone()
+            seconds = time.perf_counter() - t0
+            con.execute("INSERT INTO cluster_runs (chain, heuristics, addresses, clusters, links, excluded_txs, seconds) "
+                        "VALUES (?, ?, ?, ?, ?, 0, ?)",
+                        [chain, ", ".join(res["heuristics"]), n_addr, n_clusters, res["links"], seconds]).fetchall()
+    finally:
+        shutil.rmtree(lake._local(out), ignore_errors=True)
+    return {"chain": chain, "heuristics": res["heuristics"], "addresses": n_addr, "clusters": n_clusters,
+            "largest": largest, "links": res["links"], "links_by_heuristic": res["links_by_heuristic"],
+            "deposit_addresses": n_dep, "seconds": round(seconds, 3), "engine": "spark"}
 
 
 def screen_all(
@@ -240,3 +291,62 @@ def screen_all(
     finally:
         cur.close()
         shutil.rmtree(lake._local(out), ignore_errors=True)
+
+
+def trace(
+    con: duckdb.DuckDBPyConnection,
+    sources: list[str],
+    chain: str,
+    *,
+    model: str = "poison",
+    direction: str = "forward",
+    max_hops: int = 64,
+    after: str | int | None = None,
+    until: str | int | None = None,
+    min_value: float = 0.0,
+    demix: bool = False,
+    lake_root: str | None = None,
+    spark: SparkSession | None = None,
+    master: str | None = None,
+    refresh: bool = False,
+) -> TraceResult:
+    """``trace --engine spark``: forward poison trace of many sources on an account chain, over the lake.
+
+    Equals :func:`chainsleuth.trace.trace` with ``follow_bridges=False`` (same exits, resting funds, edges
+    and totals); see :mod:`chainsleuth.spark.trace` for what it does not do (haircut/FIFO, backward,
+    bridge and mixer continuations, ``--min-value``).
+    """
+    from chainsleuth.errors import NotFoundError
+    from chainsleuth.model import normalize_address
+    from chainsleuth.spark.trace import run
+    from chainsleuth.spark.trace_report import build, trace_labels
+
+    unsupported = [(model != "poison", f"--model {model}: the Spark engine traces the poison model"),
+                   (direction != "forward", "--direction backward: the Spark engine traces forward"),
+                   (min_value > 0, "--min-value: not offered by the Spark engine"),
+                   (demix, "--demix: not offered by the Spark engine")]
+    for bad, why in unsupported:
+        if bad:
+            raise ChainsleuthError(f"{why}; use --engine duckdb")
+    if max_hops < 1:
+        raise ChainsleuthError("--max-hops must be at least 1")
+    if _chain_model(con, chain) != Model.ACCOUNT:
+        raise ChainsleuthError(f"the Spark engine traces account chains; trace {chain} with --engine duckdb")
+    addrs = list(dict.fromkeys(normalize_address(s.strip(), chain) for s in sources if s.strip()))
+    if not addrs:
+        raise ChainsleuthError("no source addresses given")
+    root = lake_root or default_lake(con)
+    ensure_lake(con, root, chain, refresh=refresh)
+    session = _session(spark, master)
+    native = con.execute("SELECT native_asset FROM chains WHERE chain = ?", [chain]).fetchall()[0]
+    labels = trace_labels(con, chain)
+    prop = run(session, root, chain, addrs, labels, native[0] if native else None, max_hops=max_hops,
+               after=after, until=until)
+    seen = set(prop.tainted["src"]) | set(prop.nodes["address"])
+    missing = [a for a in addrs if a not in seen]
+    if len(missing) == len(addrs):
+        raise NotFoundError(f"no transfers of {', '.join(addrs[:3])}{'...' if len(addrs) > 3 else ''} on {chain}")
+    params = {"after": after, "until": until, "max_hops": max_hops, "min_value": min_value, "demix": False,
+              "follow_bridges": False, "gaps": "proportional", "engine": "spark"}
+    return build(con, chain, addrs, prop, labels, max_hops=max_hops, params=params,
+                 warnings=[f"{a}: no transfers on {chain}" for a in missing])
