@@ -20,7 +20,8 @@ DuckDB tracer's decisions step for step, so both engines report the same exits a
 The haircut and FIFO models need each address's time-ordered balance history (a sequential scan per node,
 re-run every iteration); they are not offered here: trace them with the DuckDB engine. Bridges and mixers
 end the trace here: a bridge lock is reported as an unmatched bridge (``in_services``), without the
-continuation on the other chain that the DuckDB engine adds.
+continuation on the other chain that the DuckDB engine adds, and value a service passes on to another
+service in the same transaction stays reported at the first (:mod:`chainsleuth.trace.passthrough` is DuckDB's).
 """
 
 from __future__ import annotations
