@@ -11,7 +11,6 @@ exact integers; USD is the amount times the day's price (:class:`chainsleuth.tra
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from typing import Any
 
@@ -19,31 +18,20 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from chainsleuth.labels import address_labels
 from chainsleuth.trace.account import exact_taint
 from chainsleuth.trace.pricing import Pricer
 from chainsleuth.trace.result import TOTAL_KEYS, ExitPoint, FlowEdge, Resting, TraceResult
-from chainsleuth.trace.services import BURN_ADDRESSES, CATEGORY_ROLE, PERPETRATOR_RE
+from chainsleuth.trace.services import labelled_roles
 
 LABEL_COLUMNS = ["address", "label", "category", "entity", "via", "role"]
 EPOCH = np.datetime64("1970-01-01", "D")
 
 
 def trace_labels(con: duckdb.DuckDBPyConnection, chain: str) -> pd.DataFrame:
-    """Labelled addresses with the role tracing gives them (as :func:`chainsleuth.trace.services.load_labels`:
-    a sanctioned perpetrator's wallet is traced through, a sanctioned service is an exit), burn addresses
-    included."""
-    with con.cursor() as cur:
-        df = address_labels(cur, chain).to_pandas()
-    text = (df["entity"].fillna("") + " " + df["label"].fillna("")).str.lower()
-    perpetrator = text.map(lambda s: re.search(PERPETRATOR_RE, s) is not None)
-    role = df["category"].map(lambda c: CATEGORY_ROLE.get(c) if c != "sanctioned" else "exit")
-    role = role.where(~((df["category"] == "sanctioned") & perpetrator), None)
-    df["role"] = role
-    burn = pd.DataFrame({"address": [a for a in BURN_ADDRESSES if a not in set(df["address"])]})
-    df = pd.concat([df, burn], ignore_index=True)
-    df.loc[df["address"].isin(BURN_ADDRESSES), "role"] = "burn"
-    return df[LABEL_COLUMNS].astype(object).where(df[LABEL_COLUMNS].notna(), None)
+    """Labelled addresses with the role tracing gives them (:func:`chainsleuth.trace.services.labelled_roles`,
+    as the DuckDB tracer), NULLs as None."""
+    df = labelled_roles(con, chain).to_pandas()[LABEL_COLUMNS]
+    return df.astype(object).where(df.notna(), None)
 
 
 def _days(times: pd.Series) -> np.ndarray:

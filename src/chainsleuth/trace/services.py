@@ -19,6 +19,7 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from chainsleuth.labels import address_labels
 from chainsleuth.model import EXIT_CATEGORIES
@@ -50,27 +51,42 @@ def labels_of(con: duckdb.DuckDBPyConnection, chain: str):
     return address_labels(con, chain)
 
 
-def load_labels(con: duckdb.DuckDBPyConnection, chain: str, sources: list[str]) -> None:
-    """Temp tables for the trace: ``_tr_lab`` (id, address, label, category, entity, via, role) for every
-    labelled address in the chain's trace index, ``_tr_stop`` (ids a trace does not expand; sources never
-    are) and ``_tr_swap`` (DEX ids)."""
+def labelled_roles(con: duckdb.DuckDBPyConnection, chain: str) -> pa.Table:
+    """(address, label, category, entity, via, role) of every labelled address on ``chain`` and of the burn
+    addresses: the role a trace gives each (``ROLE_*``; NULL: traced through). Shared by the DuckDB and the
+    Spark tracers so that both stop at the same places."""
     labels = labels_of(con, chain)
-    con.register("_tr_labels_arrow", labels)
     cases = " ".join(f"WHEN '{c}' THEN '{r}'" for c, r in CATEGORY_ROLE.items() if c != "sanctioned")
     # A sanctioned service (exchange, mixer) can freeze or absorb funds: an exit. A sanctioned *perpetrator*
     # wallet (OFAC's Lazarus Group addresses) is part of the laundering path itself: tracing goes on through it.
     perpetrator = "regexp_matches(lower(coalesce(l.entity, '') || ' ' || coalesce(l.label, '')), '" + PERPETRATOR_RE + "')"
     cases += f" WHEN 'sanctioned' THEN CASE WHEN {perpetrator} THEN NULL ELSE '{ROLE_EXIT}' END"
     burn = ", ".join(f"'{a}'" for a in BURN_ADDRESSES)
+    with con.cursor() as cur:
+        cur.register("_tr_labels_arrow", labels)
+        return cur.sql(
+            f"""SELECT l.address, l.label, l.category, l.entity, l.via,
+                       CASE WHEN l.address IN ({burn}) THEN '{ROLE_BURN}' ELSE CASE l.category {cases} END END AS role
+                FROM _tr_labels_arrow l
+                UNION ALL
+                SELECT b.address, NULL, NULL, NULL, NULL, '{ROLE_BURN}'
+                FROM (SELECT unnest([{burn}]) AS address) b
+                WHERE b.address NOT IN (SELECT address FROM _tr_labels_arrow)""").to_arrow_table()
+
+
+def load_labels(con: duckdb.DuckDBPyConnection, chain: str, sources: list[str]) -> None:
+    """Temp tables for the trace: ``_tr_lab`` (id, address, label, category, entity, via, role) for every
+    labelled address in the chain's trace index, ``_tr_stop`` (ids a trace does not expand; sources never
+    are) and ``_tr_swap`` (DEX ids)."""
+    con.register("_tr_roles_arrow", labelled_roles(con, chain))
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _tr_lab AS
-        SELECT n.id, n.address, l.label, l.category, l.entity, l.via,
-               CASE WHEN n.address IN ({burn}) THEN '{ROLE_BURN}' ELSE CASE l.category {cases} END END AS role
-        FROM trace_nodes n LEFT JOIN _tr_labels_arrow l ON l.address = n.address
-        WHERE n.chain = $chain AND (l.address IS NOT NULL OR n.address IN ({burn}))""",
+        """CREATE OR REPLACE TEMP TABLE _tr_lab AS
+        SELECT n.id, r.address, r.label, r.category, r.entity, r.via, r.role
+        FROM trace_nodes n JOIN _tr_roles_arrow r ON r.address = n.address
+        WHERE n.chain = $chain""",
         {"chain": chain},
     )
-    con.unregister("_tr_labels_arrow")
+    con.unregister("_tr_roles_arrow")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _tr_stop AS SELECT id FROM _tr_lab WHERE role IS NOT NULL "
         "AND address NOT IN (SELECT unnest(?::VARCHAR[]))",
