@@ -10,6 +10,7 @@ columns; the clustered rows go back with one ``INSERT ... FROM`` an Arrow table,
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -63,31 +64,66 @@ def _dense(*ids: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(np.searchsorted(uniq, a) for a in ids)
 
 
-def read_links(con: duckdb.DuckDBPyConnection, links: str, params: dict, excluded: str | None) -> LinkGraph:
+def _aggregate_both(
+    con: duckdb.DuckDBPyConnection, queries: tuple[str, str], params: dict, local_tables: tuple[str, ...]
+) -> tuple[pa.Table, pa.Table]:
+    """Run two aggregations at once, the second on a second connection (DuckDB's list aggregation runs on
+    one thread, so two of them in parallel use both cores). ``local_tables`` (temp tables, registered views)
+    are only visible to ``con``: the second connection gets Arrow copies of them."""
+    cur = con.cursor()
+    try:
+        for name in local_tables:
+            cur.register(name, con.sql(f"SELECT * FROM {name}").to_arrow_table())
+        with ThreadPoolExecutor(1) as pool:
+            second = pool.submit(lambda: cur.sql(queries[1], params=params).to_arrow_table(ONE_BATCH))
+            first = con.sql(queries[0], params=params).to_arrow_table(ONE_BATCH)
+            return first, second.result()
+    finally:
+        cur.close()
+
+
+def read_links(
+    con: duckdb.DuckDBPyConnection, links: str, params: dict, excluded: str | None,
+    local_tables: tuple[str, ...] = (),
+) -> LinkGraph:
     """Number the links of query ``links`` (tx_hash, address, link) per transaction and per address.
 
     ``link`` identifies the link (a row id), negative for change links; transactions listed in table
-    ``excluded`` (tx_hash) link nothing.
+    ``excluded`` (tx_hash) link nothing. The two aggregations run in parallel on two connections, so they
+    may see different snapshots if another thread writes meanwhile: then (the link sets differ) they are
+    read again, one after the other in one transaction.
     """
-    skip = f" ANTI JOIN {excluded} x ON x.tx_hash = g.tx_hash" if excluded else ""
-    with transaction(con):  # one snapshot, so both aggregations see the same row ids
-        per_tx = con.sql(
-            f"SELECT g.tx_hash, g.links FROM (SELECT tx_hash, list(link) AS links FROM ({links}) "
-            f"GROUP BY tx_hash) g{skip}",
-            params=params,
-        ).to_arrow_table(ONE_BATCH)
-        per_addr = con.sql(
-            f"SELECT address, list(link) AS links FROM ({links}) GROUP BY address", params=params
-        ).to_arrow_table(ONE_BATCH)
+    flag = (f"g.tx_hash IN (SELECT tx_hash FROM {excluded})" if excluded else "false") + " AS excluded"
+    queries = (
+        f"SELECT g.tx_hash, g.links, {flag} FROM (SELECT tx_hash, list(link) AS links FROM ({links}) "
+        "GROUP BY tx_hash) g",
+        f"SELECT address, list(link) AS links FROM ({links}) GROUP BY address",
+    )
+    per_tx, per_addr = _aggregate_both(con, queries, params, local_tables)
+    graph = _number(per_tx, per_addr)
+    if graph is None:
+        with transaction(con):  # one snapshot, so both aggregations see the same row ids
+            per_tx, per_addr = (con.sql(q, params=params).to_arrow_table(ONE_BATCH) for q in queries)
+        graph = _number(per_tx, per_addr)
+        assert graph is not None, "one snapshot gives one set of links"
+    return graph
+
+
+def _number(per_tx: pa.Table, per_addr: pa.Table) -> LinkGraph | None:
+    """The graph of the two aggregations, None if they do not hold the same links."""
     tx_offsets, tx_links = _flat(per_tx.column("links"))
     offsets, addr_links = _flat(per_addr.column("links"))
+    if len(tx_links) != len(addr_links):
+        return None
     tx_pos, addr_pos = _dense(tx_links, addr_links)
     size = int(max(tx_pos.max(initial=-1), addr_pos.max(initial=-1))) + 1
     tx_of_link = np.full(size, -1, dtype=np.int32)
     tx_of_link[tx_pos] = np.repeat(np.arange(len(tx_offsets) - 1, dtype=np.int32), np.diff(tx_offsets))
     tx = tx_of_link[addr_pos]
+    if (tx < 0).any():  # equal counts, and each address link is a transaction link: the same (unique) links
+        return None
     change = addr_links < 0
-    kept = tx >= 0
+    kept = ~per_tx.column("excluded").to_numpy()[tx]
     if not kept.all():  # links of excluded transactions: drop them, addresses left bare are singletons
         n_addr = len(offsets) - 1
         per_address = np.bincount(np.repeat(np.arange(n_addr), np.diff(offsets))[kept], minlength=n_addr)
@@ -131,6 +167,14 @@ def evidence(g: LinkGraph, spender: np.ndarray | None = None) -> tuple[np.ndarra
     return ev, code
 
 
+def _take(values: pa.ChunkedArray, idx: np.ndarray) -> pa.ChunkedArray:
+    """``values[idx]``, null where ``idx`` < 0 (a masked take costs twice a plain one, so only if needed)."""
+    missing = idx < 0
+    if missing.any():
+        return values.take(pa.array(np.where(missing, 0, idx), mask=missing))
+    return values.take(pa.array(idx))
+
+
 def cluster_and_store(con: duckdb.DuckDBPyConnection, chain: str, g: LinkGraph, heuristics: list[str]) -> dict:
     """Components of ``g`` (scipy); replace the chain's rows in ``clusters`` with its non-singleton clusters
     and log the run in ``cluster_runs`` (one transaction)."""
@@ -146,8 +190,7 @@ def cluster_and_store(con: duckdb.DuckDBPyConnection, chain: str, g: LinkGraph, 
             "address": pc.filter(g.addresses, pa.array(keep)) if n_addr else pa.array([], pa.string()),
             "cluster_id": pa.array(labels[keep]),
             "heuristic": pa.array(code[keep]),
-            "evidence_tx": g.tx_hashes.take(pa.array(np.where(ev_keep >= 0, ev_keep, 0), mask=ev_keep < 0))
-            if len(g.tx_hashes) else pa.nulls(len(ev_keep), pa.string()),
+            "evidence_tx": _take(g.tx_hashes, ev_keep) if len(g.tx_hashes) else pa.nulls(len(ev_keep), pa.string()),
         }
     )
     names = " ".join(f"WHEN {i} THEN '{h}'" for i, h in enumerate(HEURISTICS))
