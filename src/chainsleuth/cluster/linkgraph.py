@@ -64,22 +64,25 @@ def _dense(*ids: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(np.searchsorted(uniq, a) for a in ids)
 
 
-def _aggregate_both(
-    con: duckdb.DuckDBPyConnection, queries: tuple[str, str], params: dict, local_tables: tuple[str, ...]
-) -> tuple[pa.Table, pa.Table]:
-    """Run two aggregations at once, the second on a second connection (DuckDB's list aggregation runs on
-    one thread, so two of them in parallel use both cores). ``local_tables`` (temp tables, registered views)
-    are only visible to ``con``: the second connection gets Arrow copies of them."""
-    cur = con.cursor()
+def _aggregate_at_once(
+    con: duckdb.DuckDBPyConnection, queries: list[str], params: dict, local_tables: tuple[str, ...]
+) -> list[pa.Table]:
+    """Run aggregations at the same time, each on its own connection (DuckDB runs a list aggregation on one
+    thread, so several in parallel use all cores). ``local_tables`` (temp tables, registered views) are only
+    visible to ``con``: the other connections get Arrow copies of them."""
+    cursors = [con.cursor() for _ in queries[1:]]
     try:
-        for name in local_tables:
-            cur.register(name, con.sql(f"SELECT * FROM {name}").to_arrow_table())
-        with ThreadPoolExecutor(1) as pool:
-            second = pool.submit(lambda: cur.sql(queries[1], params=params).to_arrow_table(ONE_BATCH))
+        for cur in cursors:
+            for name in local_tables:
+                cur.register(name, con.sql(f"SELECT * FROM {name}").to_arrow_table())
+        with ThreadPoolExecutor(len(cursors) or 1) as pool:
+            rest = [pool.submit(lambda c, q: c.sql(q, params=params).to_arrow_table(ONE_BATCH), cur, q)
+                    for cur, q in zip(cursors, queries[1:], strict=True)]
             first = con.sql(queries[0], params=params).to_arrow_table(ONE_BATCH)
-            return first, second.result()
+            return [first, *(f.result() for f in rest)]
     finally:
-        cur.close()
+        for cur in cursors:
+            cur.close()
 
 
 def read_links(
@@ -89,21 +92,23 @@ def read_links(
     """Number the links of query ``links`` (tx_hash, address, link) per transaction and per address.
 
     ``link`` identifies the link (a row id), negative for change links; transactions listed in table
-    ``excluded`` (tx_hash) link nothing. The two aggregations run in parallel on two connections, so they
-    may see different snapshots if another thread writes meanwhile: then (the link sets differ) they are
-    read again, one after the other in one transaction.
+    ``excluded`` (tx_hash) link nothing. The aggregations (per transaction; per address, split by hash into
+    one part per DuckDB thread) run in parallel on several connections, so they may see different snapshots
+    if another thread writes meanwhile: then (the link sets differ) they are read again, one after the
+    other in one transaction.
     """
     flag = (f"g.tx_hash IN (SELECT tx_hash FROM {excluded})" if excluded else "false") + " AS excluded"
-    queries = (
-        f"SELECT g.tx_hash, g.links, {flag} FROM (SELECT tx_hash, list(link) AS links FROM ({links}) "
-        "GROUP BY tx_hash) g",
-        f"SELECT address, list(link) AS links FROM ({links}) GROUP BY address",
-    )
-    per_tx, per_addr = _aggregate_both(con, queries, params, local_tables)
-    graph = _number(per_tx, per_addr)
+    per_tx_sql = (f"SELECT g.tx_hash, g.links, {flag} FROM (SELECT tx_hash, list(link) AS links FROM ({links}) "
+                  "GROUP BY tx_hash) g")
+    per_addr_sql = f"SELECT address, list(link) AS links FROM ({links}) {{}} GROUP BY address"
+    parts = max(1, int(con.execute("SELECT current_setting('threads')").fetchall()[0][0]))
+    queries = [per_tx_sql] + [per_addr_sql.format(f"WHERE hash(address) % {parts} = {k}") for k in range(parts)]
+    per_tx, *per_addr = _aggregate_at_once(con, queries, params, local_tables)
+    graph = _number(per_tx, pa.concat_tables(per_addr))
     if graph is None:
         with transaction(con):  # one snapshot, so both aggregations see the same row ids
-            per_tx, per_addr = (con.sql(q, params=params).to_arrow_table(ONE_BATCH) for q in queries)
+            per_tx, per_addr = (con.sql(q, params=params).to_arrow_table(ONE_BATCH)
+                                for q in (per_tx_sql, per_addr_sql.format("")))
         graph = _number(per_tx, per_addr)
         assert graph is not None, "one snapshot gives one set of links"
     return graph

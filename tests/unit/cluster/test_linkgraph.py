@@ -93,10 +93,9 @@ def test_a_write_between_the_two_reads_is_detected_and_read_again(tmp_path, monk
     def racing(c, queries, params, local_tables):
         first = c.sql(queries[0], params=params).to_arrow_table()
         c.cursor().execute("INSERT INTO l VALUES ('t9', 'a0'), ('t9', 'a9')")  # another thread loads meanwhile
-        second = c.cursor().sql(queries[1], params=params).to_arrow_table()
-        return first, second
+        return [first, *(c.cursor().sql(q, params=params).to_arrow_table() for q in queries[1:])]
 
-    monkeypatch.setattr(linkgraph, "_aggregate_both", racing)
+    monkeypatch.setattr(linkgraph, "_aggregate_at_once", racing)
     g = read_links(con, "SELECT tx_hash, address, rowid AS link FROM l", {}, None)
     assert len(g.tx) == 12
     assert partition_of(g) == union_find(con.execute("SELECT tx_hash, address FROM l").fetchall())
