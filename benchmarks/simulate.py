@@ -6,8 +6,10 @@ Both writers produce the same ethereum-etl ``transactions.csv`` and ``token_tran
 finalized ledger (checked byte for byte), measured in the same run. Then the whole world (both chains, truth,
 tags, owners) is timed end to end twice: with the writers in parallel processes (the default) and in one
 process. Wall seconds on a shared machine swing with its load, so CPU seconds (all processes) are printed
-too. The figures of the previous recorded run at the same scale are printed beside them; everything goes to
-``benchmarks/results/simulate.json``.
+too. Beside them, a floor measured in the same run: writing the same number of bytes, into files of the
+world's sizes in the same folder, from a ready buffer in 4 MB blocks (what the disk path alone costs; no
+generator can be faster). The figures of the previous recorded run at the same scale are printed beside
+them; everything goes to ``benchmarks/results/simulate.json``.
 """
 
 from __future__ import annotations
@@ -149,6 +151,42 @@ def time_world(folder: Path, transfers: int, seed: int, workers: int | None) -> 
     }
 
 
+FLOOR_BLOCK = 4 << 20
+
+
+def write_floor(folder: Path, file_sizes: dict[str, int], transfers: int) -> dict:
+    """Write ``file_sizes`` bytes (the world's files, same names and sizes) from one preallocated buffer in
+    4 MB blocks, without fsync like the simulator, and time it: the cost of the disk path alone."""
+    block = memoryview(
+        np.frombuffer(b"0123456789abcdef,\n" * (FLOOR_BLOCK // 18 + 1), np.uint8)[:FLOOR_BLOCK]
+    )
+    self0 = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = time.perf_counter()
+    for name, size in file_sizes.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as fh:
+            for lo in range(0, size, FLOOR_BLOCK):
+                fh.write(block[: min(FLOOR_BLOCK, size - lo)])
+    wall = time.perf_counter() - t0
+    self1 = resource.getrusage(resource.RUSAGE_SELF)
+    written = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    shutil.rmtree(folder)
+    if written != sum(file_sizes.values()):
+        sys.exit("the floor wrote a different number of bytes than the world")
+    return {
+        "bytes": written,
+        "block_bytes": FLOOR_BLOCK,
+        "seconds": {
+            "wall": round(wall, 3),
+            "cpu": round(self1.ru_utime + self1.ru_stime - self0.ru_utime - self0.ru_stime, 3),
+            "cpu_system": round(self1.ru_stime - self0.ru_stime, 3),
+        },
+        "bytes_per_s": round(written / wall),
+        "transfers_per_s_total": round(transfers / wall),
+    }
+
+
 def previous_figures(transfers: int) -> dict | None:
     """The figures of the last recorded run at the same scale (the JSON this script overwrites)."""
     try:
@@ -164,7 +202,10 @@ def previous_figures(transfers: int) -> dict | None:
         "world_transfers_per_s": world.get("transfers_per_s_total"),
         "world_seconds": world.get("seconds", {}).get("wall", world.get("seconds", {}).get("total")),
         "world_cpu_seconds": world.get("seconds", {}).get("cpu"),
+        "world_transfers_per_cpu_s": world.get("transfers_per_cpu_s"),
         "peak_rss_mb": world.get("peak_rss_mb_process"),
+        "floor_seconds": old.get("floor", {}).get("seconds", {}).get("wall"),
+        "floor_cpu_seconds": old.get("floor", {}).get("seconds", {}).get("cpu"),
     }
 
 
@@ -195,6 +236,7 @@ def main() -> None:
         for d in ("warmup", "fast", "naive"):
             shutil.rmtree(tmpd / d)
         world = time_world(tmpd / "world", transfers, args.seed, None)
+        floor = write_floor(tmpd / "floor", world["file_sizes"], world["transfers"])
         serial = None if args.no_serial else time_world(tmpd / "world1", transfers, args.seed, 1)
     result = {
         "benchmark": "simulate",
@@ -221,6 +263,8 @@ def main() -> None:
         "world_end_to_end": world
         | {"peak_rss_mb_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)},
         "world_one_process": serial,
+        "floor": floor
+        | {"what": "the world's bytes written from a ready buffer in 4 MB blocks, same files and folder"},
         "previous": previous,
     }
     w = result["write_transactions_and_token_transfers"]
@@ -243,16 +287,28 @@ def main() -> None:
     print(f"speedup over the loop {w['speedup']}x, identical files: {same}")
     print(
         f"\n{'whole world (' + format(world['transfers'], ',') + ' transfers)':36}{'parallel':>14}"
-        f"{'one process':>17}{'previous run':>14}"
+        f"{'one process':>17}{'previous run':>14}{'write floor':>14}"
     )
     rows = [
-        ("workers", "workers", "workers", None),
-        ("wall seconds", "seconds.wall", "seconds.wall", "world_seconds"),
-        ("CPU seconds (all processes)", "seconds.cpu", "seconds.cpu", "world_cpu_seconds"),
-        ("generate seconds", "seconds.generate", "seconds.generate", None),
-        ("write seconds", "seconds.write", "seconds.write", None),
-        ("transfers/s (wall)", "transfers_per_s_total", "transfers_per_s_total", "world_transfers_per_s"),
-        ("transfers per CPU second", "transfers_per_cpu_s", "transfers_per_cpu_s", None),
+        ("workers", "workers", "workers", None, None),
+        ("wall seconds", "seconds.wall", "seconds.wall", "world_seconds", "seconds.wall"),
+        ("CPU seconds (all processes)", "seconds.cpu", "seconds.cpu", "world_cpu_seconds", "seconds.cpu"),
+        ("generate seconds", "seconds.generate", "seconds.generate", None, None),
+        ("write seconds", "seconds.write", "seconds.write", None, "seconds.wall"),
+        (
+            "transfers/s (wall)",
+            "transfers_per_s_total",
+            "transfers_per_s_total",
+            "world_transfers_per_s",
+            "transfers_per_s_total",
+        ),
+        (
+            "transfers per CPU second",
+            "transfers_per_cpu_s",
+            "transfers_per_cpu_s",
+            "world_transfers_per_cpu_s",
+            None,
+        ),
     ]
 
     def get(d: dict | None, path: str):
@@ -262,13 +318,20 @@ def main() -> None:
             d = d.get(k)
         return d
 
-    for label, a, b, c in rows:
+    for label, a, b, c, f in rows:
         print(
             f"{label:36}{fmt(get(world, a)):>14}{fmt(get(serial, b)):>17}{fmt(prev.get(c) if c else None):>14}"
+            f"{fmt(get(floor, f) if f else None):>14}"
         )
     print(
         f"{world['bytes'] / 1e6:,.0f} MB of files; peak RSS of this process "
         f"{result['world_end_to_end']['peak_rss_mb_process']:,} MB (previous run {fmt(prev.get('peak_rss_mb'))})"
+    )
+    print(
+        f"write floor: the same {floor['bytes'] / 1e6:,.0f} MB from a ready buffer in 4 MB blocks, "
+        f"{floor['seconds']['wall']} s wall, {floor['seconds']['cpu']} s CPU ({floor['seconds']['cpu_system']} s "
+        f"system); the whole world takes {world['seconds']['wall'] / floor['seconds']['wall']:.1f}x its wall "
+        f"time (previous run's floor {fmt(prev.get('floor_seconds'))} s)"
     )
     if serial and serial["file_sizes"] != world["file_sizes"]:
         sys.exit("the parallel and the one-process worlds differ")

@@ -18,7 +18,15 @@ import pyarrow.compute as pc
 _HEX_PAIRS = np.frombuffer(b"".join(b"%02x" % b for b in range(256)), dtype="<u2")
 _B58 = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _BECH32 = np.frombuffer(b"qpzry9x8gf2tvdw0s3jn54khce6mua7l", dtype=np.uint8)
-_BECH32_GEN = np.array([0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3], dtype=np.uint32)
+_BECH32_GEN = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+#: the generator terms a checksum's top five bits add, for each value of them: one gather per step
+_BECH32_TOP = np.array(
+    [
+        np.bitwise_xor.reduce([g for i, g in enumerate(_BECH32_GEN) if top >> i & 1] or [0])
+        for top in range(32)
+    ],
+    dtype=np.uint32,
+)
 
 GWEI = 10**9
 
@@ -103,21 +111,13 @@ def bech32_p2wpkh(hash160: np.ndarray, hrp: str = "bc") -> pa.StringArray:
     data = np.hstack([np.zeros((n, 1), dtype=np.uint32), groups.astype(np.uint32)])  # version 0 first
     hrp_b = [ord(c) for c in hrp]
     prefix = [c >> 5 for c in hrp_b] + [0] + [c & 31 for c in hrp_b]
-    chk = np.ones(n, dtype=np.uint32)
-
-    def step(chk: np.ndarray, v: np.ndarray | int) -> np.ndarray:
-        top = chk >> 25
-        chk = ((chk & 0x1FFFFFF) << 5) ^ np.uint32(v) if np.isscalar(v) else ((chk & 0x1FFFFFF) << 5) ^ v
-        for i in range(5):
-            chk = chk ^ (((top >> i) & 1) * _BECH32_GEN[i]).astype(np.uint32)
-        return chk
-
+    # BIP-173 polymod; the human-readable part is the same for every row, so its steps run once
+    start = 1
     for v in prefix:
-        chk = step(chk, v)
-    for j in range(data.shape[1]):
-        chk = step(chk, data[:, j])
-    for _ in range(6):
-        chk = step(chk, 0)
+        start = ((start & 0x1FFFFFF) << 5) ^ v ^ int(_BECH32_TOP[start >> 25])
+    chk = np.full(n, start, dtype=np.uint32)
+    for v in [*data.T, *[np.uint32(0)] * 6]:
+        chk = ((chk & np.uint32(0x1FFFFFF)) << np.uint32(5)) ^ v ^ _BECH32_TOP[chk >> np.uint32(25)]
     chk = chk ^ np.uint32(1)
     checksum = np.stack([(chk >> (5 * (5 - i))) & 31 for i in range(6)], axis=1)
     body = _BECH32[np.hstack([data, checksum]).astype(np.int64)]

@@ -29,8 +29,11 @@ DUST = 546
 COINBASE_MATURITY_BLOCKS = 100
 
 
-def vsize(n_in: np.ndarray | int, n_out: np.ndarray | int) -> np.ndarray:
-    """Virtual size estimate of a P2WPKH-style transaction (bytes)."""
+def vsize(n_in: np.ndarray | int, n_out: np.ndarray | int) -> np.ndarray | int:
+    """Virtual size estimate of a P2WPKH-style transaction (bytes); a plain int for plain ints (asked once
+    per payment, tens of thousands of times)."""
+    if isinstance(n_in, int) and isinstance(n_out, int):
+        return 11 + 68 * n_in + 31 * n_out
     return 11 + 68 * np.asarray(n_in) + 31 * np.asarray(n_out)
 
 
@@ -62,6 +65,15 @@ class UtxoEngine:
         self._svc: dict[int, np.ndarray] = {}  # service owner -> its pool indexes (pool order)
         self._svc_from: dict[tuple[int, tuple[int, ...]], np.ndarray] = {}  # (owner, addresses) -> indexes
         self._owner_bound = 0  # max(p_owner) + 1, refreshed at commit
+        # ordinary users' outputs, kept up to date as outputs are created and spent instead of being found by
+        # masks over the whole pool every round: a count of spendable outputs per user, and the users' pool
+        # indexes sorted by (owner, index) in two parts (a large base merged rarely, a small recent part)
+        self._ucount = np.zeros(0, np.int64)
+        # owners of user outputs by the round they become spendable, not yet counted; owners of user outputs
+        # spent since the counts were last brought up to date; the index parts [(owners, pool indexes)]
+        self._upending: dict[int, list[np.ndarray]] = defaultdict(list)
+        self._uspent: list[np.ndarray] = []
+        self._uix = [(np.zeros(0, np.int64), np.zeros(0, np.int64)) for _ in range(2)]
 
     # -- the pool's columns (views of the first _n entries of the buffers) ---------------------------------
     p_owner = property(lambda self: self._cols[0][: self._n])
@@ -114,25 +126,36 @@ class UtxoEngine:
         in_idx = np.asarray(in_idx, dtype=np.int64)
         in_group = np.asarray(in_group, dtype=np.int64)
         out_value = np.asarray(out_value, dtype=np.int64)
+        # one transaction (most calls: every payment): inputs and outputs are already in order, no grouping
+        one = g == 1 and not in_group.any()
         if coinbase_block is None:
             if len(in_idx) and not self.p_alive[in_idx].all():
                 raise AssertionError("double spend in the simulator")
             if len(in_idx) > 1 and (np.diff(np.sort(in_idx)) == 0).any():
                 raise AssertionError("an output spent twice in one round")
-            in_tot = np.bincount(in_group, weights=self.p_value[in_idx], minlength=g).astype(np.int64)
-            out_tot = np.bincount(out_group, weights=out_value, minlength=g).astype(np.int64)
-            fee = in_tot - out_tot
+            if one:
+                fee = np.array([int(self.p_value[in_idx].sum()) - int(out_value.sum())])
+                funded = len(in_idx) > 0
+            else:
+                in_tot = np.bincount(in_group, weights=self.p_value[in_idx], minlength=g).astype(np.int64)
+                out_tot = np.bincount(out_group, weights=out_value, minlength=g).astype(np.int64)
+                fee = in_tot - out_tot
+                funded = bool((np.bincount(in_group, minlength=g) > 0).all())
             if (fee < 0).any() or (out_value < 0).any():
                 raise AssertionError("a transaction spends more than its inputs")
-            if not (np.bincount(in_group, minlength=g) > 0).all():
+            if not funded:
                 raise AssertionError("a non-coinbase transaction without inputs")
             block = self.round * self.bpr + 1 + self.rng.integers(0, self.bpr, g)
-            np.add.at(self.block_fees, block, fee)
+            if one:
+                self.block_fees[block[0]] += fee[0]
+                self.ins["vin"].append(np.arange(len(in_idx)))
+            else:
+                np.add.at(self.block_fees, block, fee)
+                o = np.lexsort((np.arange(len(in_idx)), in_group))
+                in_idx, in_group = in_idx[o], in_group[o]
+                self.ins["vin"].append(_rank(in_group))
             self.tx_coinbase.append(np.zeros(g, bool))
-            o = np.lexsort((np.arange(len(in_idx)), in_group))
-            in_idx, in_group = in_idx[o], in_group[o]
             self.ins["tx"].append(ids[in_group])
-            self.ins["vin"].append(_rank(in_group))
             for k, src in (
                 ("spent_tx", self.p_tx),
                 ("spent_vout", self.p_vout),
@@ -142,22 +165,29 @@ class UtxoEngine:
                 self.ins[k].append(src[in_idx])
             self.p_alive[in_idx] = False
             self._dead += len(in_idx)
+            spent_owner = self.p_owner[in_idx]
+            self._uspent.append(spent_owner[spent_owner < self.user_limit])
         else:
             block = np.asarray(coinbase_block, dtype=np.int64)
             self.tx_coinbase.append(np.ones(g, bool))
         self.tx_block.append(block.astype(np.int64))
-        o = np.lexsort((np.arange(len(out_group)), out_group))
-        og = out_group[o]
-        vout = _rank(og)
-        otx = ids[og]
-        oaddr, oval, oown = (
-            np.asarray(out_addr, np.int64)[o],
-            out_value[o],
-            np.asarray(out_owner, np.int64)[o],
-        )
+        if one:
+            vout = np.arange(len(out_group))
+            otx = np.full(len(out_group), ids[0])
+            oaddr, oval, oown = np.asarray(out_addr, np.int64), out_value, np.asarray(out_owner, np.int64)
+        else:
+            o = np.lexsort((np.arange(len(out_group)), out_group))
+            og = out_group[o]
+            vout = _rank(og)
+            otx = ids[og]
+            oaddr, oval, oown = (
+                np.asarray(out_addr, np.int64)[o],
+                out_value[o],
+                np.asarray(out_owner, np.int64)[o],
+            )
         for k, v in (("tx", otx), ("vout", vout), ("addr", oaddr), ("value", oval)):
             self.outs[k].append(v)
-        ready = np.full(len(og), self.round + ready_delay, dtype=np.int64)
+        ready = np.full(len(otx), self.round + ready_delay, dtype=np.int64)
         self._new.append((oown, oaddr, oval, otx, vout, ready))
         return ids
 
@@ -173,6 +203,7 @@ class UtxoEngine:
                 c[:live] = c[:n][keep]
             self._alive[:live] = True
             n, self._dead = live, 0
+            self._compact_user_index(keep)
         new, self._new = self._new, []
         m = sum(len(p[0]) for p in new)
         if n + m > len(self._alive):
@@ -206,10 +237,79 @@ class UtxoEngine:
                 self._svc[o] = np.concatenate([self._svc[o], ix]) if o in self._svc else ix
         self._svc_from = {}
         self._owner_bound = max(self._owner_bound, int(owners[n : self._n].max(initial=0)) + 1)
+        self._index_users(n)
 
-    def owner_bound(self) -> int:
-        """An upper bound (exclusive) on the owner ids in the pool, for sizing lookup masks."""
-        return self._owner_bound
+    # -- ordinary users' outputs ---------------------------------------------------------------------------
+    def _index_users(self, start: int) -> None:
+        """Add the users' outputs among the new pool entries ``start:`` to the recent part of the owner index
+        (merged into the base once it is large) and to the counts from the round they are spendable."""
+        new = start + np.flatnonzero(self.p_owner[start:] < self.user_limit)
+        if len(self._ucount) < self.user_limit:
+            self._ucount = np.r_[self._ucount, np.zeros(self.user_limit - len(self._ucount), np.int64)]
+        if len(new) == 0:
+            return
+        own = self.p_owner[new]
+        by = np.argsort(own, kind="stable")
+        own, new = own[by], new[by]
+        ready = self.p_ready[new]
+        for r in np.unique(ready).tolist():
+            self._upending[r].append(own[ready == r])
+        # new indexes are above every indexed one: after an owner's entries keeps (owner, index) order
+        rec_own, rec_idx = self._uix[1]
+        at = np.searchsorted(rec_own, own, "right")
+        self._uix[1] = (np.insert(rec_own, at, own), np.insert(rec_idx, at, new))
+        if len(self._uix[1][0]) * 8 > len(self._uix[0][0]) + 65536:
+            self._merge_user_index()
+
+    def _merge_user_index(self) -> None:
+        (b_own, b_idx), (r_own, r_idx) = self._uix
+        at = np.searchsorted(b_own, r_own, "right")
+        empty = np.zeros(0, np.int64)
+        self._uix = [(np.insert(b_own, at, r_own), np.insert(b_idx, at, r_idx)), (empty, empty)]
+
+    def _compact_user_index(self, keep: np.ndarray) -> None:
+        """The pool dropped its spent entries (``keep`` over the old indexes): renumber the owner index."""
+        new_index = np.cumsum(keep) - 1
+        for part, (own, idx) in enumerate(self._uix):
+            live = keep[idx]
+            self._uix[part] = (own[live], new_index[idx[live]])
+        self._merge_user_index()
+
+    def user_counts(self) -> np.ndarray:
+        """Spendable outputs per ordinary user (index = owner id) in the current round; read-only."""
+        for r in [r for r in self._upending if r <= self.round]:
+            for own in self._upending.pop(r):
+                np.add.at(self._ucount, own, 1)
+        if self._uspent:
+            spent = np.concatenate(self._uspent)
+            self._uspent = []
+            np.subtract.at(self._ucount, spent, 1)
+            if len(spent) and (self._ucount[spent] < 0).any():
+                raise AssertionError("a user output spent before it was spendable")
+        view = self._ucount.view()
+        view.flags.writeable = False
+        return view
+
+    def user_outputs(self, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Spendable outputs of the ordinary users ``owners``: (pool indexes, position of the owner in
+        ``owners``), grouped in the order of ``owners`` and in pool order inside each group. Binary searches
+        in the owner index, not a pass over the pool."""
+        owners = np.asarray(owners, dtype=np.int64)
+        if len(owners) == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        idx_parts, grp_parts = [], []
+        for own, idx in self._uix:
+            lo = np.searchsorted(own, owners, "left")
+            cnt = np.searchsorted(own, owners, "right") - lo
+            total = int(cnt.sum())
+            start = np.repeat(lo - np.r_[0, np.cumsum(cnt)[:-1]], cnt)
+            idx_parts.append(idx[start + np.arange(total)])
+            grp_parts.append(np.repeat(np.arange(len(owners)), cnt))
+        idx, grp = np.concatenate(idx_parts), np.concatenate(grp_parts)
+        by = np.argsort(grp, kind="stable")  # the base part's indexes are below the recent part's
+        idx, grp = idx[by], grp[by]
+        ok = self.p_alive[idx] & (self.p_ready[idx] <= self.round)
+        return idx[ok], grp[ok]
 
     def ready_of(self, owners: np.ndarray | int, rnd: int | None = None) -> np.ndarray:
         """Pool indexes of spendable outputs owned by ``owners``."""
@@ -223,16 +323,12 @@ class UtxoEngine:
         return np.flatnonzero(want[self.p_owner] & self.p_alive & (self.p_ready <= rnd))
 
     def ready_groups(self, owners: np.ndarray) -> list[np.ndarray]:
-        """``[ready_of(o) for o in owners]`` in one pass over the pool (ordinary users only)."""
+        """``[ready_of(o) for o in owners]`` from the owner index (ordinary users only)."""
         owners = np.asarray(owners, dtype=np.int64)
         if len(owners) == 0:
             return []
-        idx = self.ready_of(np.unique(owners))
-        own = self.p_owner[idx]
-        by = np.argsort(own, kind="stable")  # pool order inside each owner
-        idx, own = idx[by], own[by]
-        lo, hi = np.searchsorted(own, owners, "left"), np.searchsorted(own, owners, "right")
-        return [idx[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]
+        idx, grp = self.user_outputs(owners)
+        return np.split(idx, np.cumsum(np.bincount(grp, minlength=len(owners)))[:-1])
 
     def find(self, tx: int, vout: int) -> int:
         """Pool index of output ``tx:vout``. The pool is in creation order, hence sorted by transaction id:
@@ -272,14 +368,11 @@ class UtxoEngine:
             else:
                 cand = self.ready_of(owner)
                 cand = cand[np.isin(self.p_addr[cand], from_addrs)]
-            cand = cand[np.argsort(-self.p_value[cand], kind="stable")]
-            csum = np.cumsum(self.p_value[cand])
-            k = int(np.searchsorted(csum, need + vsize(1, len(outputs) + 1) * feerate)) + 1
-            if k > len(cand):
+            inputs = self._largest_first(cand, need + vsize(1, len(outputs) + 1) * feerate)
+            if inputs is None:
                 return None
-            inputs = cand[: max(k, 1)]
         total = int(self.p_value[inputs].sum())
-        fee = max(int(vsize(len(inputs), len(outputs) + 1) * feerate), min_fee)
+        fee = max(vsize(len(inputs), len(outputs) + 1) * feerate, min_fee)
         change = total - need - fee
         outs = list(outputs)
         if change >= DUST and change_addr is not None:
@@ -298,6 +391,24 @@ class UtxoEngine:
         )
         tid = int(tx[0])
         return tid, [(tid, j) for j in range(len(outputs))], total - sum(o[1] for o in outs)
+
+    def _largest_first(self, cand: np.ndarray, target: int) -> np.ndarray | None:
+        """The fewest of ``cand`` (in pool order), largest first and in pool order among equal values, whose
+        values add up to ``target``; None if all of them do not. A hot wallet holds tens of thousands of
+        outputs and a payment takes a few: the largest 64 (and any equal to the 64th) are sorted first, and
+        the whole set only when they are not enough."""
+        vals = self.p_value[cand]
+        if len(vals) > 4096:
+            kth = np.partition(vals, len(vals) - 64)[len(vals) - 64]
+            top = np.flatnonzero(vals >= kth)  # exactly the first len(top) of the full order below
+            top = top[np.lexsort((top, -vals[top]))]
+            csum = np.cumsum(vals[top])
+            if csum[-1] >= target:
+                return cand[top[: int(np.searchsorted(csum, target)) + 1]]
+        order = np.argsort(-vals, kind="stable")
+        csum = np.cumsum(vals[order])
+        k = int(np.searchsorted(csum, target)) + 1
+        return None if k > len(cand) else cand[order[:k]]
 
     def coinbase(self, miners: np.ndarray) -> None:
         """Coinbase of every block in the current round: subsidy + the block's fees to its miner."""
