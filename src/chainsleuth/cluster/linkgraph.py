@@ -172,12 +172,11 @@ def evidence(g: LinkGraph, spender: np.ndarray | None = None) -> tuple[np.ndarra
     return ev, code
 
 
-def _take(values: pa.ChunkedArray, idx: np.ndarray) -> pa.ChunkedArray:
-    """``values[idx]``, null where ``idx`` < 0 (a masked take costs twice a plain one, so only if needed)."""
-    missing = idx < 0
-    if missing.any():
-        return values.take(pa.array(np.where(missing, 0, idx), mask=missing))
-    return values.take(pa.array(idx))
+def _gather(values: pa.ChunkedArray, idx: np.ndarray) -> pa.ChunkedArray:
+    """``values[idx]``, any value where ``idx`` < 0 (callers null those: a masked take costs twice a plain one)."""
+    if not len(values):
+        return pa.chunked_array([pa.nulls(len(idx), pa.string())])
+    return values.take(pa.array(np.maximum(idx, 0)))
 
 
 def cluster_and_store(con: duckdb.DuckDBPyConnection, chain: str, g: LinkGraph, heuristics: list[str]) -> dict:
@@ -185,17 +184,23 @@ def cluster_and_store(con: duckdb.DuckDBPyConnection, chain: str, g: LinkGraph, 
     and log the run in ``cluster_runs`` (one transaction)."""
     n_addr = len(g.offsets) - 1
     rep = representatives(g)
-    labels = linked_components(g.offsets, rep[g.tx])  # each link joins its address to its tx's representative
-    sizes = np.bincount(labels, minlength=1)
     ev, code = evidence(g, None if g.change.any() else rep)
+    with ThreadPoolExecutor(1) as pool:  # gathering the evidence hashes (memory-bound) runs beside scipy
+        gathered = pool.submit(_gather, g.tx_hashes, ev)
+        labels = linked_components(g.offsets, rep[g.tx])  # each link joins its address to its tx's representative
+        ev_hashes = gathered.result()
+    sizes = np.bincount(labels, minlength=1)
     keep = sizes[labels] >= 2
     ev_keep = ev[keep]
+    evidence_tx = pc.filter(ev_hashes, pa.array(keep))
+    if (ev_keep < 0).any():
+        evidence_tx = pc.if_else(pa.array(ev_keep >= 0), evidence_tx, pa.scalar(None, pa.string()))
     out = pa.table(
         {
             "address": pc.filter(g.addresses, pa.array(keep)) if n_addr else pa.array([], pa.string()),
             "cluster_id": pa.array(labels[keep]),
             "heuristic": pa.array(code[keep]),
-            "evidence_tx": _take(g.tx_hashes, ev_keep) if len(g.tx_hashes) else pa.nulls(len(ev_keep), pa.string()),
+            "evidence_tx": evidence_tx,
         }
     )
     names = " ".join(f"WHEN {i} THEN '{h}'" for i, h in enumerate(HEURISTICS))
