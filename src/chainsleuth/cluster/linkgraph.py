@@ -64,71 +64,31 @@ def _dense(*ids: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(np.searchsorted(uniq, a) for a in ids)
 
 
-def _aggregate_at_once(
-    con: duckdb.DuckDBPyConnection, queries: list[str], params: dict, local_tables: tuple[str, ...]
-) -> list[pa.Table]:
-    """Run aggregations at the same time, each on its own connection (DuckDB runs a list aggregation on one
-    thread, so several in parallel use all cores). ``local_tables`` (temp tables, registered views) are only
-    visible to ``con``: the other connections get Arrow copies of them."""
-    cursors = [con.cursor() for _ in queries[1:]]
-    try:
-        for cur in cursors:
-            for name in local_tables:
-                cur.register(name, con.sql(f"SELECT * FROM {name}").to_arrow_table())
-        with ThreadPoolExecutor(len(cursors) or 1) as pool:
-            rest = [pool.submit(lambda c, q: c.sql(q, params=params).to_arrow_table(ONE_BATCH), cur, q)
-                    for cur, q in zip(cursors, queries[1:], strict=True)]
-            first = con.sql(queries[0], params=params).to_arrow_table(ONE_BATCH)
-            return [first, *(f.result() for f in rest)]
-    finally:
-        for cur in cursors:
-            cur.close()
-
-
-def read_links(
-    con: duckdb.DuckDBPyConnection, links: str, params: dict, excluded: str | None,
-    local_tables: tuple[str, ...] = (),
-) -> LinkGraph:
+def read_links(con: duckdb.DuckDBPyConnection, links: str, params: dict, excluded: str | None) -> LinkGraph:
     """Number the links of query ``links`` (tx_hash, address, link) per transaction and per address.
 
     ``link`` identifies the link (a row id), negative for change links; transactions listed in table
-    ``excluded`` (tx_hash) link nothing. The aggregations (per transaction; per address, split by hash into
-    one part per DuckDB thread) run in parallel on several connections, so they may see different snapshots
-    if another thread writes meanwhile: then (the link sets differ) they are read again, one after the
-    other in one transaction.
+    ``excluded`` (tx_hash) link nothing.
     """
-    flag = (f"g.tx_hash IN (SELECT tx_hash FROM {excluded})" if excluded else "false") + " AS excluded"
-    per_tx_sql = (f"SELECT g.tx_hash, g.links, {flag} FROM (SELECT tx_hash, list(link) AS links FROM ({links}) "
-                  "GROUP BY tx_hash) g")
-    per_addr_sql = f"SELECT address, list(link) AS links FROM ({links}) {{}} GROUP BY address"
-    parts = max(1, int(con.execute("SELECT current_setting('threads')").fetchall()[0][0]))
-    queries = [per_tx_sql] + [per_addr_sql.format(f"WHERE hash(address) % {parts} = {k}") for k in range(parts)]
-    per_tx, *per_addr = _aggregate_at_once(con, queries, params, local_tables)
-    graph = _number(per_tx, pa.concat_tables(per_addr))
-    if graph is None:
-        with transaction(con):  # one snapshot, so both aggregations see the same row ids
-            per_tx, per_addr = (con.sql(q, params=params).to_arrow_table(ONE_BATCH)
-                                for q in (per_tx_sql, per_addr_sql.format("")))
-        graph = _number(per_tx, per_addr)
-        assert graph is not None, "one snapshot gives one set of links"
-    return graph
-
-
-def _number(per_tx: pa.Table, per_addr: pa.Table) -> LinkGraph | None:
-    """The graph of the two aggregations, None if they do not hold the same links."""
+    skip = f" ANTI JOIN {excluded} x ON x.tx_hash = g.tx_hash" if excluded else ""
+    with transaction(con):  # one snapshot, so both aggregations see the same row ids
+        per_tx = con.sql(
+            f"SELECT g.tx_hash, g.links FROM (SELECT tx_hash, list(link) AS links FROM ({links}) "
+            f"GROUP BY tx_hash) g{skip}",
+            params=params,
+        ).to_arrow_table(ONE_BATCH)
+        per_addr = con.sql(
+            f"SELECT address, list(link) AS links FROM ({links}) GROUP BY address", params=params
+        ).to_arrow_table(ONE_BATCH)
     tx_offsets, tx_links = _flat(per_tx.column("links"))
     offsets, addr_links = _flat(per_addr.column("links"))
-    if len(tx_links) != len(addr_links):
-        return None
     tx_pos, addr_pos = _dense(tx_links, addr_links)
     size = int(max(tx_pos.max(initial=-1), addr_pos.max(initial=-1))) + 1
     tx_of_link = np.full(size, -1, dtype=np.int32)
     tx_of_link[tx_pos] = np.repeat(np.arange(len(tx_offsets) - 1, dtype=np.int32), np.diff(tx_offsets))
     tx = tx_of_link[addr_pos]
-    if (tx < 0).any():  # equal counts, and each address link is a transaction link: the same (unique) links
-        return None
     change = addr_links < 0
-    kept = ~per_tx.column("excluded").to_numpy()[tx]
+    kept = tx >= 0
     if not kept.all():  # links of excluded transactions: drop them, addresses left bare are singletons
         n_addr = len(offsets) - 1
         per_address = np.bincount(np.repeat(np.arange(n_addr), np.diff(offsets))[kept], minlength=n_addr)

@@ -239,12 +239,10 @@ def cluster_utxo(
     h = heuristics or UtxoHeuristics()
     t0 = time.perf_counter()
     _build_exclusions(con, chain, h)
-    con.execute("CREATE OR REPLACE TEMP TABLE _cs_change (tx_hash VARCHAR, address VARCHAR, link BIGINT)")
+    con.execute("CREATE OR REPLACE TEMP TABLE _cs_change (tx_hash VARCHAR, address VARCHAR)")
     if h.change:
-        con.execute("INSERT INTO _cs_change SELECT *, -row_number() OVER () FROM (" + _change_sql(tuple(h.change_signals))
-                    + ")", {"chain": chain})
-    # Links (tx_hash, address, link id): the input's row id, or a negative id for change links (their own
-    # column: read_links copies _cs_change to a second connection, where row ids would differ). Multi-input: every input.
+        con.execute("INSERT INTO _cs_change " + _change_sql(tuple(h.change_signals)), {"chain": chain})
+    # Links (tx_hash, address, link id): the row id, negated for change links. Multi-input: every input.
     # Change: the change output, and (when multi-input is off) the transaction's first input, so the change
     # joins its spender only. Excluded transactions are dropped after grouping per transaction.
     if h.multi_input:
@@ -256,10 +254,9 @@ def cluster_utxo(
             WHERE chain = $chain AND address IS NOT NULL AND tx_hash IN (SELECT tx_hash FROM _cs_change)
             GROUP BY tx_hash
         """
-    links = spends + (" UNION ALL SELECT tx_hash, address, link FROM _cs_change" if h.change else "")
+    links = spends + (" UNION ALL SELECT tx_hash, address, -1 - rowid FROM _cs_change" if h.change else "")
     has_exclusions = con.execute("SELECT count(*) FROM _cs_excluded").fetchall()[0][0] > 0
-    graph = read_links(con, links, {"chain": chain}, "_cs_excluded" if has_exclusions else None,
-                       local_tables=("_cs_change",) if h.change else ())
+    graph = read_links(con, links, {"chain": chain}, "_cs_excluded" if has_exclusions else None)
     result = cluster_and_store(con, chain, graph, h.names())
     del graph
     excluded = dict(con.execute("SELECT reason, count(DISTINCT tx_hash) FROM _cs_excluded GROUP BY 1").fetchall())

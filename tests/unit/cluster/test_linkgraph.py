@@ -9,7 +9,6 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainsleuth.cluster import linkgraph
 from chainsleuth.cluster.components import linked_components
 from chainsleuth.cluster.linkgraph import HEURISTICS, evidence, read_links
 
@@ -45,7 +44,7 @@ def graph_of(links, excluded=(), change=(), id_step=1):
     con.execute("CREATE TABLE x (tx_hash VARCHAR)")
     if excluded:
         con.executemany("INSERT INTO x VALUES (?)", [[t] for t in excluded])
-    return read_links(con, "SELECT * FROM l", {}, "x" if excluded else None, local_tables=("l",))
+    return read_links(con, "SELECT * FROM l", {}, "x" if excluded else None)
 
 
 def partition_of(g) -> set[frozenset[str]]:
@@ -80,25 +79,7 @@ def test_excluded_transactions_link_nothing(links, dropped, step):
     g = graph_of(links, excluded=sorted(dropped), id_step=step)
     assert partition_of(g) == union_find([(t, a) for t, a in links if t not in dropped])
     assert len(g.tx) == sum(t not in dropped for t, _ in links)
-    names = g.tx_hashes.to_pylist()
-    assert not {names[t] for t in g.tx} & dropped
-
-
-def test_a_write_between_the_two_reads_is_detected_and_read_again(tmp_path, monkeypatch):
-    """The two aggregations run on two connections: when their link sets differ (a concurrent load), the graph
-    is read again from one snapshot instead of silently losing links."""
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    con.execute("CREATE TABLE l AS SELECT 't' || (i // 2) AS tx_hash, 'a' || i AS address FROM range(10) r(i)")
-
-    def racing(c, queries, params, local_tables):
-        first = c.sql(queries[0], params=params).to_arrow_table()
-        c.cursor().execute("INSERT INTO l VALUES ('t9', 'a0'), ('t9', 'a9')")  # another thread loads meanwhile
-        return [first, *(c.cursor().sql(q, params=params).to_arrow_table() for q in queries[1:])]
-
-    monkeypatch.setattr(linkgraph, "_aggregate_at_once", racing)
-    g = read_links(con, "SELECT tx_hash, address, rowid AS link FROM l", {}, None)
-    assert len(g.tx) == 12
-    assert partition_of(g) == union_find(con.execute("SELECT tx_hash, address FROM l").fetchall())
+    assert not set(g.tx_hashes.to_pylist()) & dropped
 
 
 def test_evidence_prefers_a_co_spend_then_change():
