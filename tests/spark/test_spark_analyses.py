@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as scipy_components
 
@@ -23,22 +22,29 @@ def partition(pairs) -> set[frozenset]:
     return {frozenset(g) for g in groups.values()}
 
 
-@pytest.mark.parametrize("seed,n,m", [(1, 400, 300), (2, 300, 600), (3, 50, 0)])
-def test_large_star_small_star_equals_scipy(spark, seed, n, m):
-    rng = np.random.default_rng(seed)
-    # A long path (worst case for label propagation: many rounds) plus random edges and self-loops.
-    path = np.arange(0, n // 2 - 1)
-    a = np.concatenate([path, rng.integers(0, n, m), [7, 7]])
-    b = np.concatenate([path + 1, rng.integers(0, n, m), [7, 9]])
+def test_large_star_small_star_equals_scipy(spark):
+    """Three random graphs (a long path - the worst case for label propagation - plus random edges and
+    self-loops; one with no random edges), laid side by side with disjoint node ids so that ONE distributed
+    run covers them all: each graph's components must be scipy's, named by their smallest node."""
+    a_all, b_all, wants = [], [], []
+    for offset, (seed, n, m) in zip((0, 10_000, 20_000), [(1, 400, 300), (2, 300, 600), (3, 50, 0)], strict=True):
+        rng = np.random.default_rng(seed)
+        path = np.arange(0, n // 2 - 1)
+        a = np.concatenate([path, rng.integers(0, n, m), [7, 7]])
+        b = np.concatenate([path + 1, rng.integers(0, n, m), [7, 9]])
+        _, labels = scipy_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)
+        touched = {int(x) for x, y in zip(a, b, strict=True) if x != y} | \
+            {int(y) for x, y in zip(a, b, strict=True) if x != y}
+        wants.append(partition((offset + i, labels[i]) for i in touched))
+        a_all.append(a + offset)
+        b_all.append(b + offset)
+    a, b = np.concatenate(a_all), np.concatenate(b_all)
     edges = spark.createDataFrame([(int(x), int(y)) for x, y in zip(a, b, strict=True)], "src long, dst long")
     got = [(r["node"], r["component"]) for r in connected_components(edges, checkpoint_every=2).collect()]
-    _, labels = scipy_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)
-    touched = {int(x) for x, y in zip(a, b, strict=True) if x != y} | {int(y) for x, y in zip(a, b, strict=True) if x != y}
-    want = partition((i, labels[i]) for i in touched)
-    assert partition(got) == want
-    assert len(got) == len(touched)  # every node with an edge, once
+    assert partition(got) == set().union(*wants)
+    assert len(got) == sum(len(g) for w in wants for g in w)  # every node with an edge, once
     for node, comp in got:  # the component id is its smallest node
-        assert comp == min(next(g for g in want if node in g))
+        assert comp == min(next(g for w in wants for g in w if node in g))
 
 
 def test_utxo_clusters_equal_duckdb_engine(stores, spark):

@@ -60,8 +60,8 @@ def register(app: typer.Typer) -> None:
         usd, tx_hashes, hop_limited}, demix[], totals {by_asset[], usd{}, hops, iterations, converged}, warnings,
         and trace_id when saved. Amounts are decimal strings in base units.
 
-        --engine spark traces many sources at once over the Parquet lake (account chains, forward, poison
-        model; no bridge or mixer continuations): the same result as --engine duckdb there (docs/spark.md).
+        --engine spark traces many sources at once over the Parquet lake (account chains, forward; no bridge
+        or mixer continuations): the same result as --engine duckdb there (docs/spark.md).
         """
         sources = list(addresses or [])
         if sources_file:
@@ -73,8 +73,8 @@ def register(app: typer.Typer) -> None:
             from chainsleuth.spark.engine import trace as spark_trace
 
             result = spark_trace(con, sources, chain, model=model, direction=direction, max_hops=max_hops,
-                                 after=after, until=until, min_value=min_value, demix=demix, lake_root=lake,
-                                 master=spark_master)
+                                 after=after, until=until, min_value=min_value, demix=demix, gaps=gaps,
+                                 lake_root=lake, master=spark_master)
         else:
             result = trace(con, sources, chain, after=after, until=until, model=model, direction=direction,
                            max_hops=max_hops, min_value=min_value, demix=demix, gaps=gaps)

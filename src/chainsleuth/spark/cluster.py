@@ -167,13 +167,24 @@ def _change(spark: SparkSession, v: dict[str, str], signals: tuple[str, ...]) ->
 
 
 def dense_ids(spark: SparkSession, addresses: DataFrame) -> DataFrame:
-    """``(address, id)``: ids 0..n-1 in address order (a distributed sort + zipWithIndex, no collect)."""
-    from pyspark.sql.types import LongType, StringType, StructField, StructType
+    """``(address, id)``: ids 0..n-1 in address order, without collecting the addresses and without Python
+    workers: a distributed sort, an increasing id per sorted partition, and each partition's offset from a
+    count per partition (as many rows as partitions reach the driver)."""
+    from pyspark.sql import functions as F
 
-    rdd = addresses.select("address").distinct().orderBy("address").rdd.zipWithIndex().map(
-        lambda r: (r[0][0], r[1]))
-    return spark.createDataFrame(rdd, StructType([StructField("address", StringType()),
-                                                  StructField("id", LongType())]))
+    ranked = (addresses.select("address").distinct().orderBy("address")
+              .select("address", F.monotonically_increasing_id().alias("mid"))
+              .localCheckpoint(eager=True))  # the ids must not be recomputed differently downstream
+    part = F.shiftright("mid", 33)  # monotonically_increasing_id = partition index << 33 | row in partition
+    counts = sorted((r["p"], r["n"]) for r in ranked.groupBy(part.alias("p")).agg(F.count(F.lit(1)).alias("n"))
+                    .collect())
+    offsets, total = [], 0
+    for p, n in counts:
+        offsets.append((p, total))
+        total += n
+    off = F.broadcast(spark.createDataFrame(offsets, "p long, off long"))
+    return ranked.join(off, part == off.p).select(
+        "address", (F.col("off") + F.col("mid") - F.shiftleft(F.col("p"), 33)).alias("id"))
 
 
 def cluster_utxo(
@@ -190,7 +201,8 @@ def cluster_utxo(
     ``tags`` (Arrow table with address, category, actor, label; this chain's and chain-less tags) drives the
     tagged-CoinJoin and entity-conflict exclusions. Returns ``{"clusters": DataFrame(address, cluster_id,
     heuristic, evidence_tx), "exclusions": DataFrame(tx_hash, reason, inputs, equal_outputs, denomination),
-    "links": int, "change_links": int, "heuristics": [...], "seconds": float}``; ``cluster_id`` is the rank
+    "links": int, "change_links": int, "heuristics": [...], "seconds": float, "cached": [DataFrame]}`` (what
+    to unpersist once the results are written); ``cluster_id`` is the rank
     of the cluster's smallest address, and only clusters of two or more addresses are listed.
     """
     from pyspark.sql import functions as F
@@ -205,8 +217,13 @@ def cluster_utxo(
         v[name] = prefix + name
         return prefix + name
 
-    outputs = lake.read_table(spark, root, "utxo_outputs", chain)
-    inputs = resolved_inputs(spark, root, chain, outputs)
+    # Every heuristic reads the outputs and inputs several times: read the lake once, keep them in memory
+    # (spilling to disk) instead of re-scanning its files for each of a few dozen stages.
+    outputs = lake.read_table(spark, root, "utxo_outputs", chain).select(
+        "tx_hash", "output_index", "address", "script_type", "value").persist()
+    inputs = resolved_inputs(spark, root, chain, lake.read_table(spark, root, "utxo_outputs", chain)).select(
+        "tx_hash", "input_index", "spent_tx_hash", "spent_output_index", "address", "value").persist()
+    outputs.count(), inputs.count()
     view(outputs, "outputs")
     view(inputs, "inputs")
     tag_schema = "address string, category string, actor string, label string"
@@ -218,9 +235,11 @@ def cluster_utxo(
     listed: Iterable[str] = sorted(set(h.coinjoin_txs))
     view(spark.createDataFrame([(t,) for t in listed], "tx_hash string"), "listed")
     excluded = _exclusions(spark, v, h).persist()
+    excluded.count()  # computed once here, not again by each query below that reads it
     view(excluded, "excluded")
     change = _change(spark, v, tuple(h.change_signals)).persist() if h.change else \
         spark.createDataFrame([], "tx_hash string, address string")
+    n_change = change.count() if h.change else 0
     view(change, "change")
     if h.multi_input:
         spend = spark.sql(f"""SELECT i.tx_hash, i.address, 0 AS kind FROM {v['inputs']} i
@@ -231,6 +250,7 @@ def cluster_utxo(
                               WHERE address IS NOT NULL AND tx_hash IN (SELECT tx_hash FROM {v['change']})
                               GROUP BY tx_hash""")
     links = spend.unionByName(change.select("tx_hash", "address", F.lit(1).alias("kind"))).persist()
+    n_links = links.count()
     ids = dense_ids(spark, links).persist()
     lk = links.join(ids, "address")
     # One star per transaction (each linked address to the transaction's smallest id): k - 1 edges, not k^2.
@@ -251,10 +271,9 @@ def cluster_utxo(
                         F.when(F.col("multi_tx").isNotNull(), "multi-input")
                         .when(F.col("change_tx").isNotNull(), "change").otherwise("root").alias("heuristic"),
                         F.coalesce("multi_tx", "change_tx").alias("evidence_tx")))
-    n_links = links.count()
-    n_change = change.count() if h.change else 0
     return {"clusters": clusters, "exclusions": excluded, "links": n_links, "change_links": n_change,
-            "heuristics": h.names(), "seconds": time.perf_counter() - t0}
+            "heuristics": h.names(), "seconds": time.perf_counter() - t0,
+            "cached": [outputs, inputs, excluded, change, links, ids]}
 
 
 def resolved_inputs(spark: SparkSession, root: str, chain: str, outputs: DataFrame | None = None) -> DataFrame:

@@ -8,7 +8,7 @@ with either engine can be analysed with either engine.
 * :func:`ingest_etl`   - ``ingest etl DIR --chain C --engine spark``: export folder -> lake -> store.
 * :func:`cluster`      - ``cluster --chain C --engine spark``: clusters (and EVM deposit addresses) into the store.
 * :func:`screen_all`   - ``screen --all --engine spark``: exposure of every address, as ScreenResults.
-* :func:`trace`        - ``trace --sources-file F --engine spark``: bulk forward poison trace, as a TraceResult.
+* :func:`trace`        - ``trace --sources-file F --engine spark``: bulk forward trace (poison, haircut, FIFO).
 """
 
 from __future__ import annotations
@@ -168,6 +168,8 @@ def cluster(
                  sum(excluded.values()), seconds]).fetchall()
     finally:
         shutil.rmtree(lake._local(out), ignore_errors=True)
+        for df in res.get("cached", ()):
+            df.unpersist()
     return {"chain": chain, "heuristics": res["heuristics"], "addresses": n_addr, "clusters": n_clusters,
             "largest": largest, "links": res["links"], "change_links": res["change_links"], "excluded": excluded,
             "seconds": round(seconds, 3), "engine": "spark"}
@@ -305,23 +307,26 @@ def trace(
     until: str | int | None = None,
     min_value: float = 0.0,
     demix: bool = False,
+    gaps: str = "proportional",
     lake_root: str | None = None,
     spark: SparkSession | None = None,
     master: str | None = None,
     refresh: bool = False,
 ) -> TraceResult:
-    """``trace --engine spark``: forward poison trace of many sources on an account chain, over the lake.
+    """``trace --engine spark``: forward trace of many sources on an account chain, over the lake.
 
     Equals :func:`chainsleuth.trace.trace` with ``follow_bridges=False`` (same exits, resting funds, edges
-    and totals); see :mod:`chainsleuth.spark.trace` for what it does not do (haircut/FIFO, backward,
-    bridge and mixer continuations, ``--min-value``).
+    and totals) for the poison, haircut and FIFO models; see :mod:`chainsleuth.spark.trace` for how, and
+    for what it does not do (backward, bridge and mixer continuations, ``--min-value``).
     """
     from chainsleuth.errors import NotFoundError
     from chainsleuth.model import normalize_address
     from chainsleuth.spark.trace import run
-    from chainsleuth.spark.trace_report import build, trace_labels
+    from chainsleuth.spark.trace_report import build, trace_labels, unit_usd
+    from chainsleuth.trace.sweep import GAPS, MODELS
 
-    unsupported = [(model != "poison", f"--model {model}: the Spark engine traces the poison model"),
+    unsupported = [(model not in MODELS, f"--model {model}: the Spark engine traces {', '.join(MODELS)}"),
+                   (gaps not in GAPS, f"--gaps {gaps}: one of {', '.join(GAPS)}"),
                    (direction != "forward", "--direction backward: the Spark engine traces forward"),
                    (min_value > 0, "--min-value: not offered by the Spark engine"),
                    (demix, "--demix: not offered by the Spark engine")]
@@ -341,12 +346,12 @@ def trace(
     native = con.execute("SELECT native_asset FROM chains WHERE chain = ?", [chain]).fetchall()[0]
     labels = trace_labels(con, chain)
     prop = run(session, root, chain, addrs, labels, native[0] if native else None, max_hops=max_hops,
-               after=after, until=until)
+               after=after, until=until, model=model, unit_usd=unit_usd(con, chain), gaps=gaps)
     seen = set(prop.tainted["src"]) | set(prop.nodes["address"])
     missing = [a for a in addrs if a not in seen]
     if len(missing) == len(addrs):
         raise NotFoundError(f"no transfers of {', '.join(addrs[:3])}{'...' if len(addrs) > 3 else ''} on {chain}")
     params = {"after": after, "until": until, "max_hops": max_hops, "min_value": min_value, "demix": False,
-              "follow_bridges": False, "gaps": "proportional", "engine": "spark"}
+              "follow_bridges": False, "gaps": gaps, "engine": "spark"}
     return build(con, chain, addrs, prop, labels, max_hops=max_hops, params=params,
                  warnings=[f"{a}: no transfers on {chain}" for a in missing])

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         res = cluster_utxo(spark, args.lake, args.chain, tags=tags)
         res["clusters"].write.mode("overwrite").parquet(f"{out}/clusters")
         res["exclusions"].write.mode("overwrite").parquet(f"{out}/exclusions")
-        print(json.dumps({k: v for k, v in res.items() if k not in ("clusters", "exclusions")}))
+        print(json.dumps({k: v for k, v in res.items() if k not in ("clusters", "exclusions", "cached")}))
     else:
         from chainsleuth import store
         from chainsleuth.screen.flows import chain_model, pick_basis

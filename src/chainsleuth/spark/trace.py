@@ -17,8 +17,17 @@ DuckDB tracer's decisions step for step, so both engines report the same exits a
    sweep's Jacobi iteration), so each edge gets the same hop number. Each iteration joins only the nodes
    whose first tainted arrival moved earlier (a delta step), and checkpoints the tainted set.
 
-The haircut and FIFO models need each address's time-ordered balance history (a sequential scan per node,
-re-run every iteration); they are not offered here: trace them with the DuckDB engine. Bridges and mixers
+4. **Haircut and FIFO**: steps 1-2 (and the deposit and swap decisions) run on Spark as above; the traced
+   subgraph they select (edges with a tracked end in its window: the rows the DuckDB tracer pulls into memory
+   too) and each node's balance before its window come to the driver, where
+   :func:`chainsleuth.trace.sweep.sweep` - the DuckDB engine's own code - propagates the taint. Both models
+   need each node's time-ordered balance history re-scanned every iteration, a sequential recurrence (a
+   product of per-outflow multipliers for haircut, a tape of lots for FIFO) that DataFrame window functions
+   can express only approximately (different summation order, underflow handling) - running the same sweep on
+   the same graph makes the results the same, not merely close. Its memory bound is the traced subgraph
+   (as for the DuckDB engine), not the chain.
+
+Bridges and mixers
 end the trace here: a bridge lock is reported as an unmatched bridge (``in_services``), without the
 continuation on the other chain that the DuckDB engine adds, and value a service passes on to another
 service in the same transaction stays reported at the first (:mod:`chainsleuth.trace.passthrough` is DuckDB's).
@@ -33,10 +42,17 @@ from chainsleuth.spark import lake
 from chainsleuth.trace.services import DEPOSIT_FORWARD_SHARE, DEPOSIT_MIN_SENDERS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy as np
     import pandas as pd
     from pyspark.sql import Column, DataFrame, SparkSession
 
-ROLE_TAKE, ROLE_GIVE = 1, 2  # edges into a DEX / out of it, within one swap transaction
+    from chainsleuth.trace.sweep import SweepResult
+
+    UnitUsd = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+ROLE_TAKE, ROLE_GIVE = 1, 2  # edges into a DEX / out of it, within one swap transaction (as in trace.sweep)
 NO_LIMIT = 2**62
 
 
@@ -51,6 +67,9 @@ class Propagation:
     deposits: pd.DataFrame  # deposit addresses reached: address, wallet (if recognised here), forwarded_to
     expansion_hops: int
     max_hop: int
+    model: str = "poison"  # haircut / FIFO: ``tainted`` has a ``frac`` column (tainted share of the amount)
+    iterations: int | None = None  # of the driver-side sweep (haircut / FIFO)
+    converged: bool | None = None
 
 
 def edges(spark: SparkSession, root: str, chain: str, native: str | None) -> DataFrame:
@@ -254,12 +273,71 @@ def poison(a: DataFrame, sources: DataFrame, max_hops: int) -> tuple[DataFrame, 
     return tainted, last
 
 
+def sweep_subgraph(spark: SparkSession, e: DataFrame, a: DataFrame, r: DataFrame, sources: list[str], model: str,
+                   max_hops: int, unit_usd: UnitUsd, gaps: str = "proportional") -> tuple[DataFrame, SweepResult]:
+    """Haircut / FIFO: the traced subgraph ``a`` to the driver as the DuckDB tracer's
+    :class:`chainsleuth.trace.sweep.FlowGraph` (nodes = (address, asset) of active ends, order key = dense rank
+    of (block, transaction index, position), balance before the window, swap groups, USD weights), swept
+    there. Returns ``(eid, hop, frac)`` of the tainted edges as a DataFrame, and the sweep's result."""
+    import numpy as np
+    import pandas as pd
+    from pyspark.sql import functions as F
+
+    from chainsleuth.trace.sweep import FlowGraph, sweep
+
+    rows = (a.select("eid", "block", "block_time", "tx_hash", F.col("k.i").alias("ti"), F.col("k.s").alias("sq"),
+                     "src", "dst", "asset", F.col("amount").cast("string").alias("amount"), "active_s", "active_d",
+                     "role").toPandas()
+            .sort_values(["block", "ti", "sq", "eid"], kind="stable").reset_index(drop=True))
+    n = len(rows)
+    ends = (a.where("active_s").select(F.col("src").alias("address"), "asset")
+            .unionByName(a.where("active_d").select(F.col("dst").alias("address"), "asset")).distinct())
+    blk = r.where(~F.col("stop")).select("address", "blk")
+    b0 = (e.select(F.col("src").alias("address"), "asset", (-F.col("amount")).alias("v"), "block")
+          .unionByName(e.select(F.col("dst").alias("address"), "asset", F.col("amount").alias("v"), "block"))
+          .join(blk, "address").where(F.col("block") < F.col("blk")).join(ends, ["address", "asset"], "left_semi")
+          .groupBy("address", "asset").agg(F.sum("v").alias("b0")).where(F.col("b0") > 0)
+          .select(F.concat_ws("|", "address", "asset").alias("node"), F.col("b0").cast("string").alias("b0"))
+          .toPandas())
+    act_s, act_d = rows["active_s"].to_numpy(bool), rows["active_d"].to_numpy(bool)
+    node_of = np.concatenate([np.where(act_s, rows["src"].fillna("") + "|" + rows["asset"], None),
+                              np.where(act_d, rows["dst"].fillna("") + "|" + rows["asset"], None)])
+    codes, nodes = pd.factorize(node_of)  # None (not an active end) -> -1
+    nodes = np.asarray(nodes, dtype=object)
+    b0_of = dict(zip(b0["node"], b0["b0"], strict=True))
+    role = rows["role"].to_numpy(np.int8)
+    swap_tx = np.where(role > 0, rows["block"].astype(str) + " " + rows["tx_hash"], None)
+    group = pd.factorize(swap_tx)[0].astype(np.int64)
+    days = (pd.to_datetime(rows["block_time"]).to_numpy().astype("datetime64[D]")
+            - np.datetime64("1970-01-01", "D")).astype(np.int64)
+    g = FlowGraph(
+        n_nodes=len(nodes), src=codes[:n].astype(np.int64), dst=codes[n:].astype(np.int64),
+        amount=np.array([float(int(x)) for x in rows["amount"]], dtype=np.float64),
+        out_key=rows.groupby(["block", "ti", "sq"], sort=True).ngroup().to_numpy(np.int64),
+        in_key=rows.groupby(["block", "ti", "sq"], sort=True).ngroup().to_numpy(np.int64),
+        b0=np.array([float(int(b0_of.get(k, "0"))) for k in nodes], dtype=np.float64),
+        source=np.isin(np.array([k.split("|")[0] for k in nodes], dtype=object), np.array(sources, dtype=object)),
+        seed=np.zeros(n), group=group, role=role,
+        weight=unit_usd(rows["asset"].to_numpy(object), days) if n else np.zeros(0))
+    res = sweep(g, model, "forward", max_hops, gaps=gaps)
+    hit = np.nonzero(res.taint > 0)[0]
+    out = pd.DataFrame({"eid": rows["eid"].to_numpy(np.int64)[hit], "hop": res.hop[hit].astype(np.int32),
+                        "frac": res.taint[hit] / g.amount[hit]})
+    schema = "eid long, hop int, frac double"
+    df = spark.createDataFrame(out, schema) if len(out) else spark.createDataFrame([], schema)
+    return df.localCheckpoint(eager=True), res
+
+
 def run(spark: SparkSession, root: str, chain: str, sources: list[str], labels: pd.DataFrame, native: str | None,
-        *, max_hops: int, after: int | str | None = None, until: int | str | None = None) -> Propagation:
-    """Reach, active edges, deposits and poison propagation for ``sources`` (normalised addresses).
+        *, max_hops: int, after: int | str | None = None, until: int | str | None = None, model: str = "poison",
+        unit_usd: UnitUsd | None = None, gaps: str = "proportional") -> Propagation:
+    """Reach, active edges, deposits and taint propagation for ``sources`` (normalised addresses).
 
     ``labels``: (address, label, category, entity, via, role) of every labelled address, burn addresses
-    included (role NULL where the category does not stop a trace). Returns the trace's own rows to the driver.
+    included (role NULL where the category does not stop a trace). ``model`` poison propagates on Spark;
+    haircut and fifo sweep the traced subgraph on the driver (:func:`sweep_subgraph`), with ``unit_usd``
+    (asset names, days since 1970 -> USD per base unit) valuing swaps and ``gaps`` as the DuckDB tracer's.
+    Returns the trace's own rows.
     """
     from pyspark.sql import functions as F
 
@@ -289,7 +367,14 @@ def run(spark: SparkSession, root: str, chain: str, sources: list[str], labels: 
          .withColumn("active_d", F.col("active_d") & F.col("dep_d").isNull())
          .drop("dep_s", "dep_d").where("active_s OR active_d"))
     a = _swap_roles(a, swaps).withColumn("eid", F.monotonically_increasing_id()).checkpoint(eager=True)
-    tainted, last = poison(a, src_df, max_hops)
+    swept: tuple[int, bool] | None = None
+    if model == "poison":
+        tainted, last = poison(a, src_df, max_hops)
+    else:
+        if unit_usd is None:
+            raise ValueError(f"the {model} model needs unit_usd (swap valuation)")
+        tainted, res = sweep_subgraph(spark, e, a, r, sources, model, max_hops, unit_usd, gaps)
+        swept, last = (res.iterations, res.converged), int(res.hop.max(initial=0))
     is_src = src_df.withColumn("_s", F.lit(True))
     t = (a.join(tainted, "eid")
          .join(is_src.withColumnRenamed("address", "src").withColumnRenamed("_s", "src_is_source"), "src", "left")
@@ -297,6 +382,8 @@ def run(spark: SparkSession, root: str, chain: str, sources: list[str], labels: 
          .persist())
     # Swap groups that paid out taint: all their legs (the taint share of a payout is the groups' USD mix).
     groups = t.where(f"role = {ROLE_GIVE}").select("block", "tx_hash").distinct()
+    if swept:  # the sweep already gave each payout its swap group's tainted share
+        groups = groups.limit(0)
     legs = a.where(f"role = {ROLE_TAKE}").join(groups, ["block", "tx_hash"], "left_semi").join(
         tainted.select("eid", F.lit(True).alias("leg_tainted")), "eid", "left")
     nodes = _node_balances(e, a, r, t, src_df)
@@ -309,7 +396,8 @@ def run(spark: SparkSession, root: str, chain: str, sources: list[str], labels: 
                                                                       "left_semi")
            .groupBy("src", "dst").agg(F.count(F.lit(1)).alias("n")).groupBy("src")
            .agg(F.max_by("dst", "n").alias("forwarded_to")).withColumnRenamed("src", "address"))
-    cols = ["eid", "hop", "block", "block_time", "tx_hash", F.col("k.i").alias("ti"), F.col("k.s").alias("sq"),
+    cols = ["eid", "hop", *(["frac"] if swept else []), "block", "block_time", "tx_hash", F.col("k.i").alias("ti"),
+            F.col("k.s").alias("sq"),
             "src", "dst", "asset", F.col("amount").cast("string").alias("amount"), "is_fee", "active_s", "active_d",
             "role",
             F.coalesce("src_is_source", F.lit(False)).alias("src_is_source"),
@@ -321,7 +409,8 @@ def run(spark: SparkSession, root: str, chain: str, sources: list[str], labels: 
         nodes=nodes.toPandas(),
         hop_limited=hop_limited.toPandas(),
         deposits=dep_all.join(deps, "address", "left").join(fwd, "address", "left").toPandas(),
-        expansion_hops=expansion_hops, max_hop=last)
+        expansion_hops=expansion_hops, max_hop=last, model=model,
+        iterations=swept[0] if swept else None, converged=swept[1] if swept else None)
     t.unpersist()
     e.unpersist()
     return out

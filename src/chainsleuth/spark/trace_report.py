@@ -1,17 +1,20 @@
 """The Spark trace's rows -> :class:`chainsleuth.trace.TraceResult`, with the DuckDB tracer's accounting.
 
 Exits, resting funds and totals are decided as :mod:`chainsleuth.trace.account` decides them for a
-forward poison trace: a tainted transfer into an exchange, hot wallet, deposit address, OTC desk or other
+forward trace: a tainted transfer into an exchange, hot wallet, deposit address, OTC desk or other
 custodial service is an exit (``to_exits``), into a mixer ``in_mixers``, into a DEX, DeFi contract or an
 unmatched bridge ``in_services``; fees are ``fees``; taint paid back to a source is ``returned``; what
-stays at a traced address is ``resting`` (poison: its whole balance when it received taint). Amounts are
-exact integers; USD is the amount times the day's price (:class:`chainsleuth.trace.pricing.Pricer`).
+stays at a traced address is ``resting`` (poison: its whole balance when it received taint; haircut and
+FIFO: the taint it received less the taint it sent). Amounts are exact integers (a haircut/FIFO edge carries
+:func:`chainsleuth.trace.account.exact_taint` of its amount); USD is the amount times the day's price
+(:class:`chainsleuth.trace.pricing.Pricer`).
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -38,9 +41,20 @@ def _days(times: pd.Series) -> np.ndarray:
     return (pd.to_datetime(times).to_numpy().astype("datetime64[D]") - EPOCH).astype(np.int64)
 
 
+def unit_usd(con: duckdb.DuckDBPyConnection, chain: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """``f(asset names, days since 1970) -> USD per base unit`` (NaN: unknown), the tracer's pricing."""
+
+    def f(assets: np.ndarray, days: np.ndarray) -> np.ndarray:
+        names = sorted(set(assets.tolist()))
+        idx = {a: i for i, a in enumerate(names)}
+        return Pricer(con, chain, names).unit_usd(np.array([idx[a] for a in assets], dtype=np.int64), days)
+
+    return f
+
+
 def build(con: duckdb.DuckDBPyConnection, chain: str, sources: list[str], prop: Any, labels: pd.DataFrame,
           *, max_hops: int, params: dict[str, Any], warnings: list[str]) -> TraceResult:
-    """Assemble the result of a forward poison trace from :class:`chainsleuth.spark.trace.Propagation`."""
+    """Assemble the result of a forward trace from :class:`chainsleuth.spark.trace.Propagation`."""
     t, legs, nodes = prop.tainted, prop.legs, prop.nodes
     lab = {r.address: (r.label, r.category, r.entity, r.via, r.role) for r in labels.itertuples(index=False)}
     for d in prop.deposits.itertuples(index=False):
@@ -69,13 +83,17 @@ def build(con: duckdb.DuckDBPyConnection, chain: str, sources: list[str], prop: 
         w = np.where(w > 0, w, legs["amount"].astype(float).to_numpy())
         g = legs.assign(val=w * legs["tainted"].to_numpy(float), tot=w).groupby(["block", "tx_hash"])[["val", "tot"]].sum()
         share = {k: min(max(v / s if s > 0 else 0.0, 0.0), 1.0) for k, v, s in zip(g.index, g["val"], g["tot"], strict=True)}
-    exact = [exact_taint(a, share.get((b, h), 0.0)) if r == 2 else a
-             for a, r, b, h in zip(amount, t["role"], t["block"], t["tx_hash"], strict=True)]
+    poison = prop.model == "poison"
+    if poison:
+        exact = [exact_taint(a, share.get((b, h), 0.0)) if r == 2 else a
+                 for a, r, b, h in zip(amount, t["role"], t["block"], t["tx_hash"], strict=True)]
+    else:
+        exact = [exact_taint(a, float(f)) for a, f in zip(amount, t["frac"], strict=True)]
 
     def usd(i: int, amt: int) -> float | None:
         return None if np.isnan(weight[i]) else float(amt) * float(weight[i])
 
-    result = TraceResult(sources=sources, chain=chain, model="poison", direction="forward", parameters=params,
+    result = TraceResult(sources=sources, chain=chain, model=prop.model, direction="forward", parameters=params,
                          warnings=warnings)
     totals: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(TOTAL_KEYS, 0))
     usd_tot = dict.fromkeys(TOTAL_KEYS, 0.0)
@@ -141,7 +159,7 @@ def build(con: duckdb.DuckDBPyConnection, chain: str, sources: list[str], prop: 
         else:
             amt = max(node_in[key] - node_out[key], 0)
             txs = node_tx[key]
-            if node_in[key] > 0 and n.address not in hop_limited:  # poison: the whole balance is tainted
+            if poison and node_in[key] > 0 and n.address not in hop_limited:  # the whole balance is tainted
                 balance = max(int(n.b0) + int(n.flow), 0)
                 if not math.isclose(balance, amt, rel_tol=1e-9, abs_tol=0.0):
                     amt = balance
@@ -167,7 +185,9 @@ def build(con: duckdb.DuckDBPyConnection, chain: str, sources: list[str], prop: 
     last = int(t["hop"].max()) if len(t) else 0
     result.totals = {
         "by_asset": [{"chain": chain, "asset": a, "symbol": pricer.symbol[aidx[a]], **totals[a]} for a in sorted(totals)],
-        "usd": usd_tot, "hops": last, "iterations": min(last + 1, max_hops), "converged": last < max_hops,
-        "expansion_hops": prop.expansion_hops}
+        "usd": usd_tot, "hops": last, "expansion_hops": prop.expansion_hops,
+        # poison propagates on Spark until nothing new is tainted; haircut/FIFO report their sweep's own figures
+        "iterations": min(last + 1, max_hops) if poison else prop.iterations,
+        "converged": last < max_hops if poison else prop.converged}
     result.edges.sort(key=lambda e: (e.block_number, e.hop, e.tx_hash))
     return result
