@@ -91,8 +91,9 @@ def store_edge_components(
                 INSERT INTO clusters (chain, address, cluster_id, heuristic, evidence_tx)
                 SELECT $chain, ad.address, o.cluster_id, arg_min(e.heuristic, e.tx), min(e.tx)
                 FROM _ce_out o JOIN _ce_addr ad USING (aid)
-                JOIN _ce_edges e ON e.a = ad.address OR e.b = ad.address
-                GROUP BY ALL
+                JOIN (SELECT a AS address, tx, heuristic FROM _ce_edges
+                      UNION ALL SELECT b, tx, heuristic FROM _ce_edges) e ON e.address = ad.address
+                GROUP BY ALL  -- (an OR join condition, a = address OR b = address, is a nested loop)
                 """,
                 {"chain": chain},
             )
