@@ -7,12 +7,13 @@ import duckdb
 from chainsleuth import store
 
 
-def _migrate_up_to(con: duckdb.DuckDBPyConnection, last: int) -> None:
-    """What an older release did: apply the shipped migrations up to ``last`` only."""
+def _migrate_without(con: duckdb.DuckDBPyConnection, missing: int) -> None:
+    """What an older release did: apply every shipped migration but ``missing`` (later ones included, as in
+    a database made by the release before it)."""
     con.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
                 "applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)")
     for version, name, sql in store.migrations():
-        if version <= last:
+        if version != missing:
             con.execute(sql)
             con.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)", [version, name])
 
@@ -20,7 +21,7 @@ def _migrate_up_to(con: duckdb.DuckDBPyConnection, last: int) -> None:
 def test_clusters_keep_their_rows_and_lose_compression_of_strings(tmp_path):
     path = tmp_path / "old.duckdb"
     con = duckdb.connect(str(path))
-    _migrate_up_to(con, 101)
+    _migrate_without(con, 102)
     rows = [("bitcoin", f"bc1qaddress{i:04d}", i // 3, "multi-input", f"{i:064x}") for i in range(3000)]
     rows.append(("ethereum", "0xdeposit", 7, "deposit-address", None))
     con.executemany("INSERT INTO clusters VALUES (?, ?, ?, ?, ?)", rows)
