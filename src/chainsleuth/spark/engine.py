@@ -103,6 +103,13 @@ def ingest_etl(
     return stats
 
 
+def _replace_clusters(con: duckdb.DuckDBPyConnection, chain: str, clusters: str) -> None:
+    """The chain's rows of ``clusters`` become those of the Spark result view ``clusters`` (caller's transaction)."""
+    con.execute("DELETE FROM clusters WHERE chain = ?", [chain]).fetchall()
+    con.execute(f"INSERT INTO clusters (chain, address, cluster_id, heuristic, evidence_tx) "
+                f"SELECT ?, address, cluster_id, heuristic, evidence_tx FROM {clusters}", [chain]).fetchall()
+
+
 def _results_dir(root: str, job: str) -> str:
     return f"{root.rstrip('/')}/_results/{job}-{uuid.uuid4().hex[:10]}"
 
@@ -149,9 +156,7 @@ def cluster(
         clusters = _to_duckdb(res["clusters"], f"{out}/clusters")
         exclusions = _to_duckdb(res["exclusions"], f"{out}/exclusions")
         with store.transaction(con):
-            con.execute("DELETE FROM clusters WHERE chain = ?", [chain]).fetchall()
-            con.execute(f"INSERT INTO clusters (chain, address, cluster_id, heuristic, evidence_tx) "
-                        f"SELECT ?, address, cluster_id, heuristic, evidence_tx FROM {clusters}", [chain]).fetchall()
+            _replace_clusters(con, chain, clusters)
             con.execute("DELETE FROM cluster_exclusions WHERE chain = ?", [chain]).fetchall()
             con.execute(
                 f"INSERT INTO cluster_exclusions SELECT ?, tx_hash, string_agg(DISTINCT reason, ','), max(inputs), "
@@ -200,9 +205,7 @@ def _cluster_evm(con: duckdb.DuckDBPyConnection, chain: str, heuristics: EvmHeur
             con.execute(f"INSERT INTO deposit_addresses SELECT ?, address, hot_wallet, exchange, actor, asset, "
                         f"received::HUGEINT, forwarded::HUGEINT, senders, forwards, first_forward::TIMESTAMP, "
                         f"last_forward::TIMESTAMP, evidence_txs, confidence FROM {deposits}", [chain]).fetchall()
-            con.execute("DELETE FROM clusters WHERE chain = ?", [chain]).fetchall()
-            con.execute(f"INSERT INTO clusters (chain, address, cluster_id, heuristic, evidence_tx) "
-                        f"SELECT ?, address, cluster_id, heuristic, evidence_tx FROM {clusters}", [chain]).fetchall()
+            _replace_clusters(con, chain, clusters)
             n_dep = con.execute("SELECT count(DISTINCT address) FROM deposit_addresses WHERE chain = ?",
                                 [chain]).fetchone()[0]
             n_addr, n_clusters, largest = con.execute(

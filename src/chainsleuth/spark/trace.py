@@ -310,11 +310,11 @@ def sweep_subgraph(spark: SparkSession, e: DataFrame, a: DataFrame, r: DataFrame
     group = pd.factorize(swap_tx)[0].astype(np.int64)
     days = (pd.to_datetime(rows["block_time"]).to_numpy().astype("datetime64[D]")
             - np.datetime64("1970-01-01", "D")).astype(np.int64)
+    order_key = rows.groupby(["block", "ti", "sq"], sort=True).ngroup().to_numpy(np.int64)
     g = FlowGraph(
         n_nodes=len(nodes), src=codes[:n].astype(np.int64), dst=codes[n:].astype(np.int64),
-        amount=np.array([float(int(x)) for x in rows["amount"]], dtype=np.float64),
-        out_key=rows.groupby(["block", "ti", "sq"], sort=True).ngroup().to_numpy(np.int64),
-        in_key=rows.groupby(["block", "ti", "sq"], sort=True).ngroup().to_numpy(np.int64),
+        amount=rows["amount"].astype(float).to_numpy(np.float64),  # decimal strings, correctly rounded
+        out_key=order_key, in_key=order_key,
         b0=np.array([float(int(b0_of.get(k, "0"))) for k in nodes], dtype=np.float64),
         source=np.isin(np.array([k.split("|")[0] for k in nodes], dtype=object), np.array(sources, dtype=object)),
         seed=np.zeros(n), group=group, role=role,
