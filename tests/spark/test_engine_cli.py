@@ -26,7 +26,8 @@ def test_engine_spark_matches_duckdb_through_the_cli(tmp_path, cli):
     assert (a["addresses"], a["clusters"], a["links"]) == (b["addresses"], b["clusters"], b["links"])
     s1 = cli("screen", "--all", "--chain", "bitcoin", db=duck, lake=tmp_path / "l1")
     s2 = cli("screen", "--all", "--chain", "bitcoin", "--engine", "spark", db=spark, lake=tmp_path / "l2")
-    assert json.loads(s1) == json.loads(s2) and len(json.loads(s1)) == 3
+    # of the 4 outputs, 2 are coinbase rewards (paid by no address) and 2 pay the same address
+    assert json.loads(s1) == json.loads(s2) and len(json.loads(s1)) == 1
 
 
 def test_bulk_trace_of_ethereum_through_the_cli(stores, small_world, tmp_path, cli):

@@ -22,8 +22,8 @@ from chainsleuth.cli.common import (
     table,
 )
 from chainsleuth.errors import ChainsleuthError
-from chainsleuth.screen import recipients, screen_csv
 from chainsleuth.screen import screen as screen_addresses
+from chainsleuth.screen import screen_chain, screen_csv
 from chainsleuth.screen.exposure import LEVELS
 
 
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         basis: Annotated[str, typer.Option(help="Shares of USD value, native coins, or auto.")] = "auto",
         fail_on: Annotated[str | None, typer.Option(help="Exit 1 if any address is at or above this level.")]
         = None,
-        all_: Annotated[bool, typer.Option("--all", help="Screen every address of --chain that received value.")]
+        all_: Annotated[bool, typer.Option("--all", help="Screen every address of --chain that another address paid.")]
         = False,
         engine: EngineOpt = Engine.duckdb,
         spark_master: SparkMasterOpt = None,
@@ -62,13 +62,12 @@ def register(app: typer.Typer) -> None:
         opts = {"hops": hops, "as_of": as_of, "basis": basis}
         results = []
         if all_:
-            population = recipients(con, chain)
             if engine == Engine.spark:
                 from chainsleuth.spark.engine import screen_all
 
-                results += screen_all(con, chain, population, lake_root=lake, master=spark_master, **opts)
+                results += screen_all(con, chain, lake_root=lake, master=spark_master, **opts)
             else:
-                results += screen_addresses(con, population, chain, **opts)
+                results += screen_chain(con, chain, **opts)
         elif engine == Engine.spark:
             raise ChainsleuthError("--engine spark screens whole chains: use it with --all")
         if csv_file:

@@ -1,18 +1,16 @@
 """Address screening: how much of what an address received comes from incidents, sanctioned entities and
 mixers, directly or within N hops, and the risk level that follows.
 
-Method (backward *haircut* taint; Möser, Böhme & Breuker, "Towards Risk Scoring of Bitcoin Transactions",
-FC 2014 workshops): every address X on the frontier carries a weight w(X), the fraction of the screened
-address's received value that passed through X. A sender S of X inherits w(X) * value(S->X) / inflow(X),
-where inflow(X) counts only what X received before it passed value on (``block_time`` bound, so later
-deposits cannot explain earlier payments). Senders with a risky label end the walk and record exposure
-(hop 1 = direct, hops 2..N = indirect); exchanges and other pooling services end it without exposure; the
-rest form the next frontier. Each hop is one set-based DuckDB statement over all screened addresses at once.
+The shares are haircut taint (Möser, Böhme & Breuker, "Towards Risk Scoring of Bitcoin Transactions",
+FC 2014 workshops), propagated forward from the risky sources flow by flow: a payment carries the share of
+its sender's inflow *up to that payment* that came from a source, so later deposits never explain earlier
+payments; exchanges and other pooling services pass nothing on. Hop 1 is direct exposure, hops 2..N
+indirect. :mod:`chainsleuth.screen.propagate` gives the definition and the set-based computation, which is
+the same for a few addresses (:func:`screen`) and for a whole chain (:func:`screen_chain`).
 
 Shares are fractions of value in USD when prices are stored, else in the chain's native unit. Every
-exposure keeps its evidence: the risky sender, the address it paid, and the largest transactions with exact
-amounts.
-"""
+exposure keeps its evidence: the risky source, and the flows the screened address received that carry its
+taint (tx hash, sender, exact amount, value and tainted value), largest first."""
 
 from __future__ import annotations
 
@@ -26,6 +24,7 @@ from chainsleuth.errors import ChainsleuthError
 from chainsleuth.model import normalize_address
 from chainsleuth.screen.flows import chain_model, flows_sql, pick_basis
 from chainsleuth.screen.labels import RISK_TYPES, load_labels
+from chainsleuth.screen.propagate import propagate
 
 LEVELS = ("low", "medium", "high", "severe")
 MAX_HOPS = 10
@@ -40,7 +39,7 @@ class RiskPolicy:
     high_indirect: float = 0.10  # indirect incident/sanctioned exposure at or above this: high
     high_mixer: float = 0.25  # direct mixer exposure at or above this: high
     medium_any: float = 0.01  # any exposure (mixers, indirect) at or above this: medium
-    min_weight: float = 1e-6  # frontier addresses carrying less than this share are not followed
+    min_weight: float = 1e-6  # payments carrying less than this share of a source are not followed
 
 
 @dataclass
@@ -103,60 +102,37 @@ def screen(
         load_labels(cur, chain, "_scr_labels")
         cur.execute("CREATE OR REPLACE TEMP TABLE _scr_targets AS SELECT DISTINCT unnest(?::VARCHAR[]) AS target",
                     [targets])
-        cur.execute(
-            "CREATE OR REPLACE TEMP TABLE _scr_frontier AS SELECT target, target AS address, 1.0::DOUBLE AS weight, "
-            "coalesce(?::TIMESTAMP, TIMESTAMP '9999-12-31') AS t_max FROM _scr_targets",
-            [as_of],
-        )
-        cur.execute(
-            "CREATE OR REPLACE TEMP TABLE _scr_exposure (hop INTEGER, target VARCHAR, src VARCHAR, via VARCHAR, "
-            "risk_type VARCHAR, w DOUBLE, value DOUBLE, n_tx BIGINT, evidence JSON)"
-        )
-        cur.execute("CREATE OR REPLACE TEMP TABLE _scr_received (target VARCHAR, value DOUBLE, n BIGINT)")
-        for hop in range(1, hops + 1):
-            cur.execute(
-                f"""
-                CREATE OR REPLACE TEMP TABLE _scr_edge AS
-                WITH f AS ({flows}),
-                i AS (
-                    SELECT fr.target, fr.address AS dst, fr.weight, f.src, f.tx_hash, f.block_time, f.asset,
-                           f.amount, f.value
-                    FROM _scr_frontier fr JOIN f ON f.dst = fr.address AND f.block_time <= fr.t_max
-                    WHERE f.value > 0),
-                t AS (SELECT *, sum(value) OVER (PARTITION BY target, dst) AS tot FROM i)
-                SELECT target, dst, src, sum(weight * value / tot) AS w, sum(value) AS value, count(*) AS n_tx,
-                       max(block_time) AS t_max,
-                       to_json(list({{'tx_hash': tx_hash, 'time': strftime(block_time, '%Y-%m-%dT%H:%M:%S'),
-                                     'asset': asset, 'amount': amount::VARCHAR, 'value': value}}
-                                    ORDER BY value DESC)[1:{int(evidence_per_source)}]) AS evidence
-                FROM t GROUP BY target, dst, src
-                """,
-                params,
-            )
-            if hop == 1:
-                cur.execute(
-                    "INSERT INTO _scr_received SELECT target, sum(value), sum(n_tx) FROM _scr_edge GROUP BY 1"
-                )
-            cur.execute(
-                f"""
-                INSERT INTO _scr_exposure
-                SELECT {hop}, e.target, e.src, e.dst, l.risk_type, e.w, e.value, e.n_tx, e.evidence
-                FROM _scr_edge e JOIN _scr_labels l ON l.address = e.src
-                WHERE l.risk_type IS NOT NULL
-                """
-            )
-            if hop == hops:
-                break
-            cur.execute(
-                """
-                CREATE OR REPLACE TEMP TABLE _scr_frontier AS
-                SELECT e.target, e.src AS address, sum(e.w) AS weight, max(e.t_max) AS t_max
-                FROM _scr_edge e LEFT JOIN _scr_labels l ON l.address = e.src
-                WHERE l.risk_type IS NULL AND NOT coalesce(l.is_stop, false)
-                GROUP BY ALL HAVING sum(e.w) >= ?
-                """,
-                [policy.min_weight],
-            )
+        propagate(cur, flows, params, hops=hops, min_weight=policy.min_weight,
+                  evidence_per_source=evidence_per_source, whole_chain=False)
+        return collect_results(cur, chain, targets, used_basis, hops, as_of, policy, max_sources)
+    finally:
+        cur.close()
+
+
+def screen_chain(
+    con: duckdb.DuckDBPyConnection,
+    chain: str,
+    *,
+    hops: int = 3,
+    as_of: datetime | None = None,
+    basis: str = "auto",
+    policy: RiskPolicy | None = None,
+    max_sources: int = 20,
+    evidence_per_source: int = 5,
+) -> list[ScreenResult]:
+    """Screen every address of ``chain`` that received value (``screen --all``), ordered by address; each
+    result equals :func:`screen` of that address."""
+    policy = policy or RiskPolicy()
+    if not 1 <= hops <= MAX_HOPS:
+        raise ChainsleuthError(f"hops must be between 1 and {MAX_HOPS}, got {hops}")
+    model, native = chain_model(con, chain)
+    used_basis = pick_basis(con, chain, basis)
+    cur = con.cursor()
+    try:
+        load_labels(cur, chain, "_scr_labels")
+        propagate(cur, flows_sql(model, used_basis), {"chain": chain, "native": native, "as_of": as_of}, hops=hops,
+                  min_weight=policy.min_weight, evidence_per_source=evidence_per_source, whole_chain=True)
+        targets = [r[0] for r in cur.execute("SELECT target FROM _scr_targets ORDER BY 1").fetchall()]
         return collect_results(cur, chain, targets, used_basis, hops, as_of, policy, max_sources)
     finally:
         cur.close()

@@ -31,15 +31,6 @@ def chain_model(con: duckdb.DuckDBPyConnection, chain: str) -> tuple[str, str]:
     return row[0], row[1]
 
 
-def recipients(con: duckdb.DuckDBPyConnection, chain: str) -> list[str]:
-    """Every address of ``chain`` that ever received value: the population ``screen --all`` covers."""
-    model, _ = chain_model(con, chain)
-    sql = ("SELECT DISTINCT address FROM utxo_outputs WHERE chain = ? AND address IS NOT NULL AND value > 0 ORDER BY 1"
-           if model == "utxo" else
-           "SELECT DISTINCT to_address FROM transfers WHERE chain = ? AND to_address IS NOT NULL AND amount > 0 ORDER BY 1")
-    return [r[0] for r in con.execute(sql, [chain]).fetchall()]
-
-
 def pick_basis(con: duckdb.DuckDBPyConnection, chain: str, basis: str = "auto") -> Basis:
     """``usd`` when prices for the chain's native asset are stored, else ``native`` (shares of native value)."""
     if basis in ("usd", "native"):

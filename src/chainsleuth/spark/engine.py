@@ -280,7 +280,7 @@ def screen_all(
             if not targets:
                 raise ChainsleuthError("no address to screen")
             targets_df = session.createDataFrame([(t,) for t in targets], "target string")
-        exposure, received = propagate(session, flow, labels, targets_df, hops=hops, as_of=as_of,
+        exposure, received = propagate(session, flow, labels, targets_df, hops=hops,
                                        min_weight=policy.min_weight, evidence_per_source=evidence_per_source)
         exp_sql = _to_duckdb(exposure, f"{out}/exposure")
         rec_sql = _to_duckdb(received, f"{out}/received")

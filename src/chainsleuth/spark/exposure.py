@@ -1,22 +1,16 @@
-"""Exposure of every address on Spark: hop-bounded haircut propagation as iterative DataFrame joins.
+"""Exposure of every address on Spark: forward haircut propagation as iterative DataFrame joins.
 
-The definition is the screening engine's (:mod:`chainsleuth.screen.exposure`; backward haircut taint after
-Möser, Böhme & Breuker, "Towards Risk Scoring of Bitcoin Transactions", FC 2014 workshops), so both engines
-give the same shares:
+The definition and the statements are the screening engine's (:mod:`chainsleuth.screen.propagate`), so both
+engines give the same shares: every flow carries, per risky source and hop, the fraction of its value that
+came from that source, computed from the fractions of what its sender had received up to the payment.
+Each hop is a join of the hop's tainted flows with the flow relation, a running sum per (source, receiver)
+ordered by time -- a window over the receiver's tainted inflows and its payments, which plays the part of
+DuckDB's ASOF join -- and the hop state is checkpointed so the lineage stays flat. The work is linear in
+(sources reached x flows) per hop, however many addresses are screened.
 
-* every screened address T starts with weight 1 at time bound +inf (or ``as_of``);
-* at each hop, a frontier address X (weight w, time bound t) splits w over its senders S in proportion to
-  what each paid X up to t: S inherits ``w * value(S->X) / inflow(X, <= t)`` and the bound
-  ``max time of S->X``; value is USD when prices are stored, else native coins;
-* a sender with a risky label (incident, sanctioned, mixer) records exposure at that hop and stops; a
-  stop service (exchange, hot wallet, deposit, OTC) stops without exposure; others carrying at least
-  ``min_weight`` form the next frontier.
-
-Here all screened addresses are propagated at once: the frontier is a DataFrame keyed by (target, address),
-each hop is one join with the flow relation plus aggregations, and the frontier is checkpointed every hop
-so the lineage stays flat. Flows are built from the lake with the same SQL semantics as
-:func:`chainsleuth.screen.flows.flows_sql` (UTXO transactions split each output over the inputs in
-proportion to their value). Labels, assets and prices are small and come from the DuckDB store.
+Flows are built from the lake with the same SQL semantics as :func:`chainsleuth.screen.flows.flows_sql`
+(UTXO transactions split each output over the inputs in proportion to their value). Labels, assets and
+prices are small and come from the DuckDB store.
 """
 
 from __future__ import annotations
@@ -29,9 +23,6 @@ from chainsleuth.spark import lake
 if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
-
-FAR_FUTURE = "9999-12-31 00:00:00"
-
 
 def flows(
     spark: SparkSession,
@@ -106,74 +97,91 @@ def propagate(
     targets: DataFrame | None = None,
     *,
     hops: int = 3,
-    as_of: datetime | None = None,
     min_weight: float = 1e-6,
     evidence_per_source: int = 5,
     checkpoint: bool = True,
 ) -> tuple[DataFrame, DataFrame]:
-    """Backward haircut exposure of ``targets`` (DataFrame with column ``target``; default: every address
-    that received value) to the risky addresses of ``labels`` (address, risk_type, is_stop), within ``hops``.
+    """Exposure of ``targets`` (DataFrame with column ``target``; default: every address that received value)
+    to the risky addresses of ``labels`` (address, risk_type, is_stop), within ``hops`` flows.
 
     Returns ``(exposure, received)``: exposure rows ``(hop, target, src, via, risk_type, w, value, n_tx,
-    evidence)`` (evidence: JSON list of the largest flows, as the DuckDB engine writes it) and received
-    ``(target, value, n)``, the value and number of flows each target received (the share denominator).
+    evidence)`` (evidence: JSON list of the target's tainted inflows, as the DuckDB engine writes it) and
+    received ``(target, value, n)``, the value and number of flows each target received (the share
+    denominator).
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    flow = flow.where(F.col("value") > 0).select("src", "dst", "tx_hash", "block_time", "asset", "amount", "value")
-    flow = flow.persist()
+    f = (flow.where(F.col("value") > 0)
+         .select(F.monotonically_increasing_id().alias("fid"), "src", "dst", F.col("block_time").alias("t"),
+                 F.col("value").alias("v"), "tx_hash", "asset", "amount")
+         .localCheckpoint(eager=True))
     lab = labels.select("address", "risk_type", "is_stop")
-    risky = F.broadcast(lab.where(F.col("risk_type").isNotNull()).select(F.col("address").alias("src"), "risk_type"))
-    passable = lab.where(F.col("risk_type").isNotNull() | F.coalesce(F.col("is_stop"), F.lit(False)))
+    risky = F.broadcast(lab.where(F.col("risk_type").isNotNull()).select(F.col("address").alias("s"), "risk_type"))
+    nopass = F.broadcast(lab.where(F.col("risk_type").isNotNull() | F.coalesce(F.col("is_stop"), F.lit(False)))
+                         .select("address"))
     if targets is None:
-        targets = flow.select(F.col("dst").alias("target")).distinct()
-    t_max = (F.lit(as_of).cast("timestamp_ntz") if as_of is not None
-             else F.lit(FAR_FUTURE).cast("timestamp_ntz"))
-    frontier = targets.select("target").distinct().select(
-        "target", F.col("target").alias("address"), F.lit(1.0).cast("double").alias("weight"), t_max.alias("t_max"))
+        targets = f.select(F.col("dst").alias("target")).distinct()
+    targets = targets.select("target").distinct()
+    received = (targets.join(f, f.dst == targets.target, "left").groupBy("target")
+                .agg(F.coalesce(F.sum("v"), F.lit(0.0)).alias("value"), F.count("fid").alias("n"))
+                .localCheckpoint(eager=True))
+    # Payments that can pass taint on, each with its sender's inflow up to then (kind 0 = inflow sorts first).
+    pay = f.join(nopass, f.src == nopass.address, "left_anti").select("fid", F.col("src").alias("x"), "t")
+    inflow = (f.join(pay.select("x").distinct(), f.dst == F.col("x"), "left_semi")
+              .groupBy(F.col("dst").alias("x"), "t").agg(F.sum("v").alias("amt")))
+    by_time = Window.partitionBy("x").orderBy("t", "kind").rowsBetween(Window.unboundedPreceding, 0)
+    pay = (inflow.select("x", "t", F.lit(0).alias("kind"), "amt", F.lit(None).cast("long").alias("fid"))
+           .unionByName(pay.select("x", "t", F.lit(1).alias("kind"), F.lit(None).cast("double").alias("amt"), "fid"))
+           .withColumn("den", F.sum("amt").over(by_time)).where(F.col("kind") == 1)
+           .select("fid", "x", "t", "den").localCheckpoint(eager=True))
+    a = f.join(risky, f.src == risky.s).select("s", "risk_type", "fid", F.lit(1.0).alias("a"))
+    a = _keep(a, checkpoint)
     exposures: list[DataFrame] = []
-    received = None
+    n_evidence = int(evidence_per_source)
     for hop in range(1, hops + 1):
-        i = (frontier.join(flow, (flow.dst == frontier.address) & (flow.block_time <= frontier.t_max))
-             .select("target", F.col("address").alias("dst"), "weight", "src", "tx_hash", "block_time", "asset",
-                     "amount", "value"))
-        tot = i.groupBy("target", "dst").agg(F.sum("value").alias("tot"))
-        i = i.join(tot, ["target", "dst"]).persist()
-        key = ["target", "dst", "src"]
-        edge = i.groupBy(*key).agg(
-            F.sum(F.col("weight") * F.col("value") / F.col("tot")).alias("w"), F.sum("value").alias("value"),
-            F.count(F.lit(1)).alias("n_tx"), F.max("block_time").alias("t_max"))
-        edge = edge.checkpoint(eager=True) if checkpoint else edge.localCheckpoint(eager=True)
-        if hop == 1:
-            received = edge.groupBy("target").agg(F.sum("value").alias("value"), F.sum("n_tx").alias("n"))
-            received = received.localCheckpoint(eager=True)
-        # Evidence, only where exposure is recorded (risky senders): the largest flows, largest first.
-        ri = i.join(risky.select("src"), "src", "left_semi")
-        top = (ri.withColumn("_r", F.row_number().over(Window.partitionBy(*key).orderBy(F.col("value").desc(),
-                                                                                       F.col("tx_hash"))))
-               .where(F.col("_r") <= int(evidence_per_source))
-               .groupBy(*key).agg(F.to_json(F.transform(
-                   F.array_sort(F.collect_list(F.struct(
-                       "_r", "tx_hash", F.date_format("block_time", "yyyy-MM-dd'T'HH:mm:ss").alias("time"), "asset",
-                       F.col("amount").cast("string").alias("amount"), "value"))),
-                   lambda x: F.struct(x["tx_hash"].alias("tx_hash"), x["time"].alias("time"),
-                                      x["asset"].alias("asset"), x["amount"].alias("amount"),
-                                      x["value"].alias("value")))).alias("evidence")))
-        exposures.append(edge.join(risky, "src").join(top, key).select(
-            F.lit(hop).alias("hop"), "target", "src", F.col("dst").alias("via"), "risk_type", "w", "value", "n_tx",
-            "evidence").localCheckpoint(eager=True))
-        i.unpersist()
+        e = (a.join(f, "fid").join(targets, F.col("dst") == targets.target, "left_semi")
+             .select("s", "risk_type", F.col("dst").alias("target"), (F.col("v") * F.col("a")).alias("tv"), "v",
+                     "src", "t", "tx_hash", "asset", "amount"))
+        rank = Window.partitionBy("target", "s").orderBy(F.col("tv").desc(), "tx_hash", "src")
+        item = F.struct(F.col("_r"), F.col("tx_hash"),
+                        F.date_format("t", "yyyy-MM-dd'T'HH:mm:ss").alias("time"), F.col("src").alias("from"),
+                        F.col("asset"), F.col("amount").cast("string").alias("amount"), F.col("v").alias("value"),
+                        F.col("tv").alias("tainted_value"))
+        ev = F.transform(F.array_sort(F.collect_list(F.when(F.col("_r") <= n_evidence, item))),
+                         lambda x: x.dropFields("_r"))
+        g = (e.withColumn("_r", F.row_number().over(rank)).groupBy("target", "s", "risk_type")
+             .agg(F.sum("tv").alias("value"), F.count(F.lit(1)).alias("n_tx"), ev.alias("evidence")))
+        exposures.append(_keep(g.join(received.select("target", F.col("value").alias("rv")), "target").select(
+            F.lit(hop).alias("hop"), "target", F.col("s").alias("src"), F.col("evidence")[0]["from"].alias("via"),
+            "risk_type", (F.col("value") / F.col("rv")).alias("w"), "value", "n_tx",
+            F.to_json("evidence").alias("evidence")), False))
         if hop == hops:
             break
-        frontier = (edge.join(passable.select(F.col("address").alias("src")), "src", "left_anti")
-                    .groupBy("target", F.col("src").alias("address"))
-                    .agg(F.sum("w").alias("weight"), F.max("t_max").alias("t_max"))
-                    .where(F.col("weight") >= F.lit(float(min_weight))))
+        # Tainted inflow of every passable receiver; each later payment carries its share of the running sum.
+        tin = (a.join(f, "fid").join(nopass, F.col("dst") == nopass.address, "left_anti")
+               .groupBy("s", "risk_type", F.col("dst").alias("x"), "t")
+               .agg(F.sum(F.col("v") * F.col("a")).alias("amt")))
+        first = tin.groupBy("s", "risk_type", "x").agg(F.min("t").alias("t0"))
+        cand = first.join(pay, "x").where(F.col("t") >= F.col("t0")).select("s", "risk_type", "x", "t", "fid", "den")
+        running = Window.partitionBy("s", "x").orderBy("t", "kind").rowsBetween(Window.unboundedPreceding, 0)
+        a = (tin.select("s", "risk_type", "x", "t", F.lit(0).alias("kind"), "amt",
+                        F.lit(None).cast("long").alias("fid"), F.lit(None).cast("double").alias("den"))
+             .unionByName(cand.select("s", "risk_type", "x", "t", F.lit(1).alias("kind"),
+                                      F.lit(None).cast("double").alias("amt"), "fid", "den"))
+             .withColumn("tcum", F.sum("amt").over(running)).where(F.col("kind") == 1)
+             .select("s", "risk_type", "fid", (F.col("tcum") / F.col("den")).alias("a"))
+             .where(F.col("a") >= F.lit(float(min_weight))))
+        a = _keep(a, checkpoint)
     exposure = exposures[0]
     for other in exposures[1:]:
         exposure = exposure.unionByName(other)
     return exposure, received
+
+
+def _keep(df: DataFrame, reliable: bool) -> DataFrame:
+    """Cut the lineage: a reliable checkpoint for the hop state, a local one for small per-hop results."""
+    return df.checkpoint(eager=True) if reliable else df.localCheckpoint(eager=True)
 
 
 def labels_frame(spark: SparkSession, table: pa.Table) -> DataFrame:

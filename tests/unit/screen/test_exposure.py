@@ -54,7 +54,10 @@ def test_direct_and_indirect_shares_are_exact_haircut(ledger):
     assert target.level == "high"
     src = {s["address"]: s for s in target.sources}
     assert src[HACKER]["hop"] == 2 and src[HACKER]["via"] == MID
-    assert src[HACKER]["evidence"][0]["amount"] == str(10 * WEI)
+    (ev,) = src[HACKER]["evidence"]  # the payment TARGET received, a quarter of it the hacker's
+    assert ev["tx_hash"] == "0x" + f"{3:064x}" and ev["from"] == MID and ev["amount"] == str(20 * WEI)
+    assert ev["tainted_value"] == pytest.approx(5.0) and src[HACKER]["value"] == pytest.approx(5.0)
+    assert src[SANCT]["via"] == SANCT and src[SANCT]["evidence"][0]["tainted_value"] == pytest.approx(5.0)
     assert mid.exposure["incident"]["direct"] == pytest.approx(0.25) and mid.level == "severe"
     assert HACKER in mid.reasons[0] and "0x" + f"{1:064x}" in mid.reasons[0]
 
