@@ -14,8 +14,10 @@ the ledger to the Parquet lake, then time on the same machine and data:
 * (``trace``) bulk forward poison trace of many sources (every incident's ethereum addresses and 200
   unlabelled senders, 8 hops, bridges not followed): ``trace.trace`` vs ``spark.engine.trace``;
 * (``haircut``) the same trace under the haircut model (Spark reach, driver-side sweep);
-* (``exposure``) exposure of every receiving address (3 hops, haircut): ``screen.screen`` vs
-  ``spark.engine.screen_all``.
+* (``exposure``) exposure of every receiving address (3 hops, forward haircut; the incidents' attacker
+  addresses and 200 unlabelled payers per chain are tagged as hackers first, besides the world's mixers):
+  ``screen.screen_chain`` vs
+  ``spark.engine.screen_all``, each from the store to the per-address results.
 
 Both engines' outputs are compared (equal partitions and deposit addresses; equal exits and exact totals,
 haircut amounts within a relative 1e-12;
@@ -142,6 +144,24 @@ def trace_sources(con, src: Path, n: int = 200) -> list[str]:
         "AND from_address NOT IN (SELECT address FROM tags) ORDER BY hash(from_address) LIMIT ?", [n]).fetchall()]
 
 
+def label_sources(con, src: Path, n: int = 200) -> None:
+    """Tag the simulated incidents' attacker addresses as hackers (as an investigation would) and, per chain,
+    ``n`` unlabelled paying addresses (chosen by hash, as the trace job's extra sources), so the exposure job
+    has many risky sources besides the world's mixers on both chains; idempotent."""
+    truth = json.loads((src / "truth.json").read_text())
+    rows = [(a["chain"], a["address"], "attacker " + i["id"]) for i in truth["incidents"]
+            for a in i["attacker_addresses"]]
+    for chain, payers in (("ethereum", "SELECT from_address FROM transfers WHERE chain = 'ethereum'"),
+                          ("bitcoin", "SELECT address FROM utxo_inputs WHERE chain = 'bitcoin'")):
+        rows += [(chain, r[0], "benchmark source") for r in con.execute(
+            f"SELECT DISTINCT p.* FROM ({payers}) p(address) WHERE address IS NOT NULL AND address NOT IN "
+            f"(SELECT address FROM tags WHERE chain = ?) ORDER BY hash(address) LIMIT ?", [chain, n]).fetchall()]
+    con.executemany(
+        "INSERT INTO tags (chain, address, label, category, source, added_by) SELECT ?, ?, ?, 'hacker', "
+        "'benchmark', 'benchmarks/spark.py' WHERE NOT EXISTS (SELECT 1 FROM tags WHERE chain = ? AND address = ? "
+        "AND category = 'hacker')", [(c, a, lab, c, a) for c, a, lab in rows])
+
+
 def timed(row: dict, key: str, fn):
     """Run ``fn``, put its wall time under ``key`` and the 1-minute load average around it under ``key_load``."""
     before = os.getloadavg()[0]
@@ -179,7 +199,7 @@ def run_size(size: str, work: Path, given: dict[str, Path], spark, hops: int, jo
              reload: bool, save) -> dict:
     """Run ``jobs`` on one size; ``save(partial_row)`` is called after every job so a long run keeps its figures."""
     from chainsleuth.cluster import cluster_evm, cluster_utxo
-    from chainsleuth.screen import screen
+    from chainsleuth.screen import screen_chain
     from chainsleuth.spark import engine
     from chainsleuth.trace import trace
 
@@ -207,12 +227,15 @@ def run_size(size: str, work: Path, given: dict[str, Path], spark, hops: int, jo
         row[f"{job}_equal"] = same_trace(d, s, 0.0 if model == "poison" else 1e-12)
         save(row)
 
+    if "exposure" in jobs:
+        label_sources(con, src)
     for chain in ("ethereum", "bitcoin") if "exposure" in jobs else ():
         s = timed(row, f"exposure_{chain}_spark_s",
                   lambda: engine.screen_all(con, chain, lake_root=root, spark=spark, hops=hops))  # noqa: B023
-        addresses = [r.address for r in s]
-        d = timed(row, f"exposure_{chain}_duckdb_s", lambda: screen(con, addresses, chain, hops=hops))  # noqa: B023
-        row[f"exposure_{chain}_addresses"] = len(addresses)
+        d = timed(row, f"exposure_{chain}_duckdb_s", lambda: screen_chain(con, chain, hops=hops))  # noqa: B023
+        row[f"exposure_{chain}_addresses"] = len(d)
+        row[f"exposure_{chain}_exposed"] = sum(r.level != "low" for r in d)
+        row[f"exposure_{chain}_sources"] = sum(len(r.sources) for r in d)
         row[f"exposure_{chain}_equal"] = same_screen(d, s)
         save(row)
     con.close()
