@@ -18,6 +18,8 @@ from chainsleuth.errors import AddressError
 
 UINT256_MAX = 2**256 - 1
 HUGEINT_MAX = 2**127 - 1
+#: Account-chain addresses that destroy what they receive and mint what they send (no one holds their keys).
+BURN_ADDRESSES = ("0x0000000000000000000000000000000000000000", "0x000000000000000000000000000000000000dead")
 
 
 class Model(StrEnum):

@@ -169,8 +169,8 @@ def collect_results(
         SELECT e.target, e.src, l.label, l.category, l.entity, l.actor, e.risk_type, e.hop, e.via, e.w, e.value,
                e.n_tx, e.evidence
         FROM _scr_exposure e JOIN _scr_labels l ON l.address = e.src
-        QUALIFY row_number() OVER (PARTITION BY e.target ORDER BY e.w DESC, e.src) <= ?
-        ORDER BY e.target, e.w DESC, e.src
+        QUALIFY row_number() OVER (PARTITION BY e.target ORDER BY e.w DESC, e.src, e.hop) <= ?
+        ORDER BY e.target, e.w DESC, e.src, e.hop
         """,
         [max_sources],
     ).fetchall():

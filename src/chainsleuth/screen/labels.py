@@ -2,8 +2,10 @@
 
 Risk types follow common compliance practice: ``incident`` (hacks, scams, ransomware, and every address on
 the watch-list, which holds attacker and tainted addresses), ``sanctioned``, and ``mixer`` (mixers and
-CoinJoin). Exchanges, hot wallets, deposit addresses and OTC desks are *stop* points: their pooled funds
-would smear every customer's history over everyone, so a backward walk does not pass through them.
+CoinJoin). Exchanges, hot wallets, deposit addresses, OTC desks, DEX pools and bridge contracts are *stop*
+points: their pooled funds would smear every customer's history over everyone (a DEX swap's output would
+carry a millionth of every earlier trader's deposit), so exposure does not pass through them; nor through the
+burn addresses (a mint does not pay out what was burnt).
 """
 
 from __future__ import annotations
@@ -11,15 +13,17 @@ from __future__ import annotations
 import duckdb
 
 from chainsleuth.labels import address_labels
-from chainsleuth.model import Category
+from chainsleuth.model import BURN_ADDRESSES, Category
 
 RISK_TYPES: dict[str, frozenset[str]] = {
     "incident": frozenset({Category.HACKER, Category.SCAM, Category.RANSOMWARE}),
     "sanctioned": frozenset({Category.SANCTIONED}),
     "mixer": frozenset({Category.MIXER, Category.COINJOIN}),
 }
-STOP_CATEGORIES = frozenset({Category.EXCHANGE, Category.HOT_WALLET, Category.DEPOSIT, Category.OTC})
-EXCHANGE_CATEGORIES = STOP_CATEGORIES
+EXCHANGE_CATEGORIES = frozenset({Category.EXCHANGE, Category.HOT_WALLET, Category.DEPOSIT, Category.OTC})
+STOP_CATEGORIES = EXCHANGE_CATEGORIES | {Category.DEX, Category.BRIDGE}
+#: Addresses that pass no exposure on, labelled or not.
+STOP_ADDRESSES = BURN_ADDRESSES
 
 
 def _case_sql(column: str) -> str:

@@ -9,8 +9,9 @@ from S in exactly k flows:
 * a_1(S, g) = 1 when S sent g (S has an incident, sanctioned or mixer label);
 * a_{k+1}(S, g) = tainted(S, k, X, t_g) / inflow(X, t_g) for a flow g that X sends at time t_g, where
   inflow(X, t) is all value X received up to t and tainted(...) the part of it carrying a_k(S, .) -- so a
-  later deposit never explains an earlier payment. Risky senders and pooling services (exchanges, hot
-  wallets, deposit addresses, OTC desks) pass nothing on: their payments do not mix customers' histories.
+  later deposit never explains an earlier payment. Risky senders, pooling services (exchanges, hot
+  wallets, deposit addresses, OTC desks, DEX pools, bridges) and burn addresses pass nothing on
+  (:mod:`chainsleuth.screen.labels`): their payments do not mix customers' histories.
 * fractions below ``min_weight`` are not followed (they cannot move a risk level).
 
 The exposure of a target T to S at hop k is sum(value_g * a_k(S, g)) / inflow(T) over the flows g that T
@@ -31,8 +32,11 @@ from typing import Any
 
 import duckdb
 
+from chainsleuth.screen.labels import STOP_ADDRESSES
+
 # Temp tables read by :func:`chainsleuth.screen.exposure.collect_results`:
 #   _scr_received (target, value, n) and _scr_exposure (hop, target, src, via, risk_type, w, value, n_tx, evidence)
+_FLOW = "src, dst, block_time AS t, value AS v, tx_hash, asset, amount"
 EXPOSURE_COLUMNS = "hop INTEGER, target VARCHAR, src VARCHAR, via VARCHAR, risk_type VARCHAR, w DOUBLE, " \
                    "value DOUBLE, n_tx BIGINT, evidence JSON"
 
@@ -52,38 +56,34 @@ def propagate(
 
     ``flows`` is the SELECT of :func:`~chainsleuth.screen.flows.flows_sql` and ``params`` its parameters.
     """
-    cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE _scr_f AS SELECT row_number() OVER () AS fid, src, dst, block_time AS t, "
-        f"value AS v, tx_hash, asset, amount FROM ({flows}) WHERE value > 0",
-        params,
-    )
     cur.execute("CREATE OR REPLACE TEMP TABLE _scr_risky AS SELECT address, risk_type FROM _scr_labels "
                 "WHERE risk_type IS NOT NULL")
     cur.execute("CREATE OR REPLACE TEMP TABLE _scr_nopass AS SELECT address FROM _scr_labels "
-                "WHERE risk_type IS NOT NULL OR coalesce(is_stop, false)")
+                "WHERE risk_type IS NOT NULL OR coalesce(is_stop, false) UNION SELECT unnest(?::VARCHAR[])",
+                [list(STOP_ADDRESSES)])
     if whole_chain:
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _scr_f AS SELECT row_number() OVER () AS fid, {_FLOW} "
+                    f"FROM ({flows}) WHERE value > 0", params)
         cur.execute("CREATE OR REPLACE TEMP TABLE _scr_targets AS SELECT DISTINCT dst AS target FROM _scr_f")
-        scope = "_scr_f"
     else:
-        _cone(cur, hops)
-        scope = "(SELECT f.* FROM _scr_f f SEMI JOIN _scr_cone c ON c.fid = f.fid)"
+        _cone(cur, flows, params, hops)
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _scr_received AS SELECT t.target, coalesce(sum(f.v), 0) AS value, "
         "count(f.fid) AS n FROM _scr_targets t LEFT JOIN _scr_f f ON f.dst = t.target GROUP BY 1"
     )
     # Payments that can pass taint on: from a passable address, each with the sender's inflow up to then.
     cur.execute(
-        f"""
+        """
         CREATE OR REPLACE TEMP TABLE _scr_pay AS
-        WITH g AS (SELECT fid, src, t FROM {scope} g ANTI JOIN _scr_nopass n ON n.address = g.src),
+        WITH g AS (SELECT fid, src, t FROM _scr_f g ANTI JOIN _scr_nopass n ON n.address = g.src),
         cum AS (SELECT dst AS address, t, sum(sum(v)) OVER (PARTITION BY dst ORDER BY t) AS cum
                 FROM _scr_f SEMI JOIN (SELECT DISTINCT src FROM g) s ON s.src = _scr_f.dst GROUP BY dst, t)
         SELECT g.fid, g.src, g.t, cum.cum AS den FROM g ASOF JOIN cum ON cum.address = g.src AND cum.t <= g.t
         """
     )
     cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE _scr_a AS SELECT r.address AS s, r.risk_type, f.fid, 1.0::DOUBLE AS a "
-        f"FROM {scope} f JOIN _scr_risky r ON r.address = f.src"
+        "CREATE OR REPLACE TEMP TABLE _scr_a AS SELECT r.address AS s, r.risk_type, f.fid, 1.0::DOUBLE AS a "
+        "FROM _scr_f f JOIN _scr_risky r ON r.address = f.src"
     )
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _scr_exposure ({EXPOSURE_COLUMNS})")
     n_evidence = int(evidence_per_source)
@@ -132,19 +132,41 @@ def propagate(
         )
 
 
-def _cone(cur: duckdb.DuckDBPyConnection, hops: int) -> None:
-    """``_scr_cone`` (fid): the flows that can reach a target in ``_scr_targets`` within ``hops`` flows, each
-    no later than the flow it feeds and never through a risky or pooling address."""
-    cur.execute("CREATE OR REPLACE TEMP TABLE _scr_cone AS SELECT fid FROM _scr_f f "
-                "SEMI JOIN _scr_targets t ON t.target = f.dst")
+def _cone(cur: duckdb.DuckDBPyConnection, flows: str, params: dict[str, Any], hops: int) -> None:
+    """``_scr_f``: only the flows that can reach a target in ``_scr_targets`` within ``hops`` flows, each no
+    later than the flow it feeds and never through a risky or pooling address.
+
+    Every receiver's inflows are read once, up to the latest payment of its that the cone holds (a receiver
+    reached again with a later payment reads only the missing time range), so nothing is read twice. The
+    inflow totals of each payment's sender are complete wherever the payment can still pass taint on to a
+    target within ``hops``.
+    """
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _scr_f AS SELECT row_number() OVER () AS fid, {_FLOW} "
+                f"FROM ({flows}) f SEMI JOIN _scr_targets x ON x.target = f.dst WHERE f.value > 0", params)
+    cur.execute("CREATE OR REPLACE TEMP TABLE _scr_read AS SELECT target AS address, NULL::TIMESTAMP AS t "
+                "FROM _scr_targets")  # t NULL: every inflow read
     for _ in range(hops - 1):
         cur.execute(
             """
-            INSERT INTO _scr_cone
-            WITH bound AS (
-                SELECT f.src AS address, max(f.t) AS t FROM _scr_f f SEMI JOIN _scr_cone c ON c.fid = f.fid
-                ANTI JOIN _scr_nopass n ON n.address = f.src GROUP BY 1)
-            SELECT f.fid FROM _scr_f f JOIN bound b ON b.address = f.dst AND f.t <= b.t
-            ANTI JOIN _scr_cone c ON c.fid = f.fid
+            CREATE OR REPLACE TEMP TABLE _scr_delta AS
+            WITH want AS (SELECT src AS address, max(t) AS t FROM _scr_f ANTI JOIN _scr_nopass n
+                          ON n.address = _scr_f.src GROUP BY 1)
+            SELECT w.address, r.t AS lo, w.t AS hi, r.address IS NOT NULL AS seen FROM want w
+            LEFT JOIN _scr_read r ON r.address = w.address
+            WHERE r.address IS NULL OR (r.t IS NOT NULL AND w.t > r.t)
             """
         )
+        if not cur.execute("SELECT count(*) FROM _scr_delta").fetchall()[0][0]:
+            break
+        cur.execute(
+            f"""
+            INSERT INTO _scr_f
+            SELECT (SELECT coalesce(max(fid), 0) FROM _scr_f) + row_number() OVER (), {_FLOW}
+            FROM ({flows}) f JOIN _scr_delta d ON d.address = f.dst AND f.block_time <= d.hi
+                                              AND (d.lo IS NULL OR f.block_time > d.lo)
+            WHERE f.value > 0
+            """,
+            params,
+        )
+        cur.execute("UPDATE _scr_read SET t = d.hi FROM _scr_delta d WHERE d.seen AND d.address = _scr_read.address")
+        cur.execute("INSERT INTO _scr_read SELECT address, hi FROM _scr_delta WHERE NOT seen")

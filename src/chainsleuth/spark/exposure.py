@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from chainsleuth.screen.labels import STOP_ADDRESSES
 from chainsleuth.spark import lake
 
 if TYPE_CHECKING:
@@ -119,7 +120,9 @@ def propagate(
     lab = labels.select("address", "risk_type", "is_stop")
     risky = F.broadcast(lab.where(F.col("risk_type").isNotNull()).select(F.col("address").alias("s"), "risk_type"))
     nopass = F.broadcast(lab.where(F.col("risk_type").isNotNull() | F.coalesce(F.col("is_stop"), F.lit(False)))
-                         .select("address"))
+                         .select("address")
+                         .union(spark.createDataFrame([(a,) for a in STOP_ADDRESSES], "address string"))
+                         .distinct())
     if targets is None:
         targets = f.select(F.col("dst").alias("target")).distinct()
     targets = targets.select("target").distinct()

@@ -22,14 +22,13 @@ import pandas as pd
 import pyarrow as pa
 
 from chainsleuth.labels import address_labels
-from chainsleuth.model import EXIT_CATEGORIES
+from chainsleuth.model import BURN_ADDRESSES, EXIT_CATEGORIES
 
 ROLE_EXIT, ROLE_MIXER, ROLE_SWAP, ROLE_BRIDGE, ROLE_SERVICE, ROLE_BURN = "exit", "mixer", "swap", "bridge", \
     "service", "burn"
 EXIT_LIKE = {str(c) for c in EXIT_CATEGORIES} | {"gambling", "payment", "market"}
 CATEGORY_ROLE = {**dict.fromkeys(EXIT_LIKE, ROLE_EXIT), "mixer": ROLE_MIXER, "dex": ROLE_SWAP,
                  "bridge": ROLE_BRIDGE, "defi": ROLE_SERVICE}
-BURN_ADDRESSES = ("0x0000000000000000000000000000000000000000", "0x000000000000000000000000000000000000dead")
 
 #: Words that mark a label or entity as a perpetrator rather than a service (see ``load_labels``).
 PERPETRATOR_RE = r"lazarus|bluenoroff|apt ?38|hacker|exploit|heist|drainer|ransom|scam|phish"

@@ -118,3 +118,14 @@ def test_hops_count_flows_and_exchanges_pass_nothing_on(ledger):
     assert [(s["hop"], s["share"]) for s in r3.sources] == [(3, pytest.approx(0.5))]
     (r2,) = screen(ledger, [c], "ethereum", hops=2)
     assert r2.sources == [] and r2.exposure["incident"]["total"] == 0.0
+
+
+def test_a_sender_reached_again_with_a_later_payment_is_read_once(ledger):
+    """X pays T (t=5) and, later, Y (t=8) who pays T: the cone reads X's inflows up to 5, then 5..8 -- the
+    hacker's payment at exactly t=5 must count once."""
+    x, y, t, clean = ADDR[3], ADDR[4], ADDR[5], ADDR[6]
+    store_flows(ledger, [(clean, x, 3, 10), (HACKER, x, 5, 10), (x, t, 5, 5), (x, y, 8, 5), (y, t, 9, 5)])
+    (alone,) = screen(ledger, [t], "ethereum", hops=3)
+    assert sorted((s["hop"], s["share"]) for s in alone.sources) == [(2, pytest.approx(0.25)), (3, pytest.approx(0.25))]
+    (whole,) = [r for r in screen_chain(ledger, "ethereum", hops=3) if r.address == t]
+    assert whole.to_dict() == alone.to_dict()
