@@ -34,9 +34,9 @@ import duckdb
 
 from chainsleuth.screen.labels import STOP_ADDRESSES
 
+_FLOW = "src, dst, block_time AS t, value AS v, tx_hash, asset, amount"
 # Temp tables read by :func:`chainsleuth.screen.exposure.collect_results`:
 #   _scr_received (target, value, n) and _scr_exposure (hop, target, src, via, risk_type, w, value, n_tx, evidence)
-_FLOW = "src, dst, block_time AS t, value AS v, tx_hash, asset, amount"
 EXPOSURE_COLUMNS = "hop INTEGER, target VARCHAR, src VARCHAR, via VARCHAR, risk_type VARCHAR, w DOUBLE, " \
                    "value DOUBLE, n_tx BIGINT, evidence JSON"
 
@@ -99,7 +99,7 @@ def propagate(
                 SELECT target, s, risk_type, sum(tv) AS value, count(*) AS n_tx,
                        list({{'tx_hash': tx_hash, 'time': strftime(t, '%Y-%m-%dT%H:%M:%S'), 'from': src,
                               'asset': asset, 'amount': amount::VARCHAR, 'value': v, 'tainted_value': tv}}
-                            ORDER BY tv DESC, tx_hash, src)[1:{n_evidence}] AS evidence
+                            ORDER BY tv DESC, tx_hash, src, asset, amount)[1:{n_evidence}] AS evidence
                 FROM e GROUP BY target, s, risk_type)
             SELECT {hop}, g.target, g.s, g.evidence[1]['from'], g.risk_type, g.value / r.value, g.value, g.n_tx,
                    to_json(g.evidence)

@@ -146,7 +146,7 @@ def propagate(
         e = (a.join(f, "fid").join(targets, F.col("dst") == targets.target, "left_semi")
              .select("s", "risk_type", F.col("dst").alias("target"), (F.col("v") * F.col("a")).alias("tv"), "v",
                      "src", "t", "tx_hash", "asset", "amount"))
-        rank = Window.partitionBy("target", "s").orderBy(F.col("tv").desc(), "tx_hash", "src")
+        rank = Window.partitionBy("target", "s").orderBy(F.col("tv").desc(), "tx_hash", "src", "asset", "amount")
         item = F.struct(F.col("_r"), F.col("tx_hash"),
                         F.date_format("t", "yyyy-MM-dd'T'HH:mm:ss").alias("time"), F.col("src").alias("from"),
                         F.col("asset"), F.col("amount").cast("string").alias("amount"), F.col("v").alias("value"),
