@@ -22,7 +22,7 @@ import duckdb
 
 from chainsleuth.errors import ChainsleuthError
 from chainsleuth.model import normalize_address
-from chainsleuth.screen.flows import chain_model, flows_sql, pick_basis
+from chainsleuth.screen.flows import Basis, chain_model, flows_sql, pick_basis
 from chainsleuth.screen.labels import RISK_TYPES, load_labels
 from chainsleuth.screen.propagate import propagate
 
@@ -87,26 +87,9 @@ def screen(
     evidence_per_source: int = 5,
 ) -> list[ScreenResult]:
     """Screen ``addresses`` on ``chain`` (results in input order; duplicates screened once)."""
-    policy = policy or RiskPolicy()
-    if not 1 <= hops <= MAX_HOPS:
-        raise ChainsleuthError(f"hops must be between 1 and {MAX_HOPS}, got {hops}")
     if not addresses:
         raise ChainsleuthError("no address to screen")
-    model, native = chain_model(con, chain)
-    targets = list(dict.fromkeys(normalize_address(a, chain) for a in addresses))
-    used_basis = pick_basis(con, chain, basis)
-    flows = flows_sql(model, used_basis)
-    params = {"chain": chain, "native": native, "as_of": as_of}
-    cur = con.cursor()  # temp tables live per connection: concurrent screens never see each other's
-    try:
-        load_labels(cur, chain, "_scr_labels")
-        cur.execute("CREATE OR REPLACE TEMP TABLE _scr_targets AS SELECT DISTINCT unnest(?::VARCHAR[]) AS target",
-                    [targets])
-        propagate(cur, flows, params, hops=hops, min_weight=policy.min_weight,
-                  evidence_per_source=evidence_per_source, whole_chain=False)
-        return collect_results(cur, chain, targets, used_basis, hops, as_of, policy, max_sources)
-    finally:
-        cur.close()
+    return _screen(con, chain, addresses, hops, as_of, basis, policy, max_sources, evidence_per_source)
 
 
 def screen_chain(
@@ -122,17 +105,38 @@ def screen_chain(
 ) -> list[ScreenResult]:
     """Screen every address of ``chain`` that received value (``screen --all``), ordered by address; each
     result equals :func:`screen` of that address."""
-    policy = policy or RiskPolicy()
+    return _screen(con, chain, None, hops, as_of, basis, policy, max_sources, evidence_per_source)
+
+
+def prepare(
+    con: duckdb.DuckDBPyConnection, chain: str, hops: int, basis: str, policy: RiskPolicy | None
+) -> tuple[RiskPolicy, str, str, Basis]:
+    """(policy, model, native asset, basis) of a screening of ``chain``, after checking ``hops``; shared by
+    both engines."""
     if not 1 <= hops <= MAX_HOPS:
         raise ChainsleuthError(f"hops must be between 1 and {MAX_HOPS}, got {hops}")
     model, native = chain_model(con, chain)
-    used_basis = pick_basis(con, chain, basis)
-    cur = con.cursor()
+    return policy or RiskPolicy(), model, native, pick_basis(con, chain, basis)
+
+
+def _screen(
+    con: duckdb.DuckDBPyConnection, chain: str, addresses: list[str] | None, hops: int, as_of: datetime | None,
+    basis: str, policy: RiskPolicy | None, max_sources: int, evidence_per_source: int,
+) -> list[ScreenResult]:
+    """``addresses`` (on their backward cone) or, if None, every receiving address (on the whole chain)."""
+    policy, model, native, used_basis = prepare(con, chain, hops, basis, policy)
+    cur = con.cursor()  # temp tables live per connection: concurrent screens never see each other's
     try:
         load_labels(cur, chain, "_scr_labels")
+        if addresses is not None:
+            targets = list(dict.fromkeys(normalize_address(a, chain) for a in addresses))
+            cur.execute("CREATE OR REPLACE TEMP TABLE _scr_targets AS SELECT DISTINCT unnest(?::VARCHAR[]) AS target",
+                        [targets])
         propagate(cur, flows_sql(model, used_basis), {"chain": chain, "native": native, "as_of": as_of}, hops=hops,
-                  min_weight=policy.min_weight, evidence_per_source=evidence_per_source, whole_chain=True)
-        targets = [r[0] for r in cur.execute("SELECT target FROM _scr_targets ORDER BY 1").fetchall()]
+                  min_weight=policy.min_weight, evidence_per_source=evidence_per_source,
+                  whole_chain=addresses is None)
+        if addresses is None:
+            targets = [r[0] for r in cur.execute("SELECT target FROM _scr_targets ORDER BY 1").fetchall()]
         return collect_results(cur, chain, targets, used_basis, hops, as_of, policy, max_sources)
     finally:
         cur.close()

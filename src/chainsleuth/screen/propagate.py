@@ -71,16 +71,16 @@ def propagate(
         "CREATE OR REPLACE TEMP TABLE _scr_received AS SELECT t.target, coalesce(sum(f.v), 0) AS value, "
         "count(f.fid) AS n FROM _scr_targets t LEFT JOIN _scr_f f ON f.dst = t.target GROUP BY 1"
     )
-    # Payments that can pass taint on: from a passable address, each with the sender's inflow up to then.
-    cur.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _scr_pay AS
-        WITH g AS (SELECT fid, src, t FROM _scr_f g ANTI JOIN _scr_nopass n ON n.address = g.src),
-        cum AS (SELECT dst AS address, t, sum(sum(v)) OVER (PARTITION BY dst ORDER BY t) AS cum
-                FROM _scr_f SEMI JOIN (SELECT DISTINCT src FROM g) s ON s.src = _scr_f.dst GROUP BY dst, t)
-        SELECT g.fid, g.src, g.t, cum.cum AS den FROM g ASOF JOIN cum ON cum.address = g.src AND cum.t <= g.t
-        """
-    )
+    if hops > 1:  # payments that pass taint on: from a passable address, with the sender's inflow up to then
+        cur.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _scr_pay AS
+            WITH g AS (SELECT fid, src, t FROM _scr_f g ANTI JOIN _scr_nopass n ON n.address = g.src),
+            cum AS (SELECT dst AS address, t, sum(sum(v)) OVER (PARTITION BY dst ORDER BY t) AS cum
+                    FROM _scr_f SEMI JOIN (SELECT DISTINCT src FROM g) s ON s.src = _scr_f.dst GROUP BY dst, t)
+            SELECT g.fid, g.src, g.t, cum.cum AS den FROM g ASOF JOIN cum ON cum.address = g.src AND cum.t <= g.t
+            """
+        )
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _scr_a AS SELECT r.address AS s, r.risk_type, f.fid, 1.0::DOUBLE AS a "
         "FROM _scr_f f JOIN _scr_risky r ON r.address = f.src"

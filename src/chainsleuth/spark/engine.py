@@ -246,16 +246,11 @@ def screen_all(
     risk levels and reasons, so the two engines cannot drift apart there.
     """
     from chainsleuth.model import normalize_address
-    from chainsleuth.screen.exposure import MAX_HOPS, RiskPolicy, collect_results
-    from chainsleuth.screen.flows import chain_model, pick_basis
+    from chainsleuth.screen.exposure import collect_results, prepare
     from chainsleuth.screen.labels import load_labels
     from chainsleuth.spark.exposure import flows, labels_frame, propagate
 
-    policy = policy or RiskPolicy()
-    if not 1 <= hops <= MAX_HOPS:
-        raise ChainsleuthError(f"hops must be between 1 and {MAX_HOPS}, got {hops}")
-    model, native = chain_model(con, chain)
-    used_basis = pick_basis(con, chain, basis)
+    policy, model, native, used_basis = prepare(con, chain, hops, basis, policy)
     root = lake_root or default_lake(con)
     ensure_lake(con, root, chain, refresh=refresh)
     session = _session(spark, master)
