@@ -10,20 +10,18 @@ columns; the clustered rows go back with one ``INSERT ... FROM`` an Arrow table,
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from chainsleuth.cluster.components import linked_components
 from chainsleuth.store import transaction
 
 HEURISTICS = ("root", "multi-input", "change")  # codes 0, 1, 2 of the stored heuristic
-ONE_BATCH = 1 << 40  # Arrow batch size: results in one chunk, so list columns need no concatenation
+ONE_BATCH = 1 << 40  # Arrow batch size: one chunk per DuckDB thread
 
 
 @dataclass
@@ -43,12 +41,21 @@ class LinkGraph:
 
 
 def _flat(lists: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """(offsets, values) of a list column."""
-    arr = lists.combine_chunks() if lists.num_chunks != 1 else lists.chunk(0)
-    if len(arr) == 0:
-        return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    offsets = np.asarray(arr.offsets, dtype=np.int64)
-    return offsets - offsets[0], np.asarray(arr.flatten(), dtype=np.int64)
+    """(offsets, values) of a list column of integers, chunk by chunk (``combine_chunks`` of a list column
+    costs ten times more than this)."""
+    offsets, values, base = [np.zeros(1, dtype=np.int64)], [], 0
+    for chunk in lists.chunks:
+        if not len(chunk):
+            continue
+        # the buffers themselves: ``ListArray.offsets`` and ``np.asarray`` of the values copy (0.2 s each at 10M)
+        width = np.int64 if pa.types.is_large_list(chunk.type) else np.int32
+        o = np.frombuffer(chunk.buffers()[1], dtype=width, count=len(chunk) + 1, offset=chunk.offset * width().itemsize)
+        o = o.astype(np.int64)
+        child = chunk.values  # int64 link ids, never null
+        values.append(np.frombuffer(child.buffers()[1], dtype=np.int64, count=len(child), offset=child.offset * 8)[o[0]:o[-1]])
+        offsets.append(o[1:] - o[0] + base)
+        base += int(o[-1] - o[0])
+    return np.concatenate(offsets), np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
 
 
 def _dense(*ids: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -132,11 +139,25 @@ def evidence(g: LinkGraph, spender: np.ndarray | None = None) -> tuple[np.ndarra
     return ev, code
 
 
-def _gather(values: pa.ChunkedArray, idx: np.ndarray) -> pa.ChunkedArray:
-    """``values[idx]``, any value where ``idx`` < 0 (callers null those: a masked take costs twice a plain one)."""
-    if not len(values):
-        return pa.chunked_array([pa.nulls(len(idx), pa.string())])
-    return values.take(pa.array(np.maximum(idx, 0)))
+def _lookup(values: pa.ChunkedArray, idx: np.ndarray) -> pa.ChunkedArray:
+    """``values[idx]`` (null where ``idx`` < 0) as dictionary arrays over ``values``: no string is copied into
+    a new array here (gathering millions of random 64-character hashes costs more than storing them); DuckDB
+    reads the dictionaries in place when it stores the rows.
+
+    A dictionary array has one dictionary, and DuckDB returns one chunk per thread: ascending ``idx`` is cut
+    where the chunks start, any other is looked up in the chunks concatenated.
+    """
+    chunks = [c for c in values.chunks if len(c)] or [pa.array([], values.type)]
+    if len(chunks) > 1 and len(idx) > 1 and not (idx[1:] >= idx[:-1]).all():
+        chunks = [pa.concat_arrays(chunks)]
+    starts = np.cumsum([0] + [len(c) for c in chunks])
+    cuts = np.concatenate([[0], np.searchsorted(idx, starts[1:-1]), [len(idx)]])
+    parts = []
+    for k, chunk in enumerate(chunks):
+        at = (idx[cuts[k]:cuts[k + 1]] - starts[k]).astype(np.int32)
+        missing = at < 0
+        parts.append(pa.DictionaryArray.from_arrays(pa.array(at, mask=missing if missing.any() else None), chunk))
+    return pa.chunked_array(parts)
 
 
 def cluster_and_store(con: duckdb.DuckDBPyConnection, chain: str, g: LinkGraph, heuristics: list[str]) -> dict:
@@ -145,26 +166,20 @@ def cluster_and_store(con: duckdb.DuckDBPyConnection, chain: str, g: LinkGraph, 
     n_addr = len(g.offsets) - 1
     rep = representatives(g)
     ev, code = evidence(g, None if g.change.any() else rep)
-    with ThreadPoolExecutor(1) as pool:  # gathering the evidence hashes (memory-bound) runs beside scipy
-        gathered = pool.submit(_gather, g.tx_hashes, ev)
-        labels = linked_components(g.offsets, rep[g.tx])  # each link joins its address to its tx's representative
-        ev_hashes = gathered.result()
+    labels = linked_components(g.offsets, rep[g.tx])  # each link joins its address to its tx's representative
     sizes = np.bincount(labels, minlength=1)
     keep = sizes[labels] >= 2
-    ev_keep = ev[keep]
-    evidence_tx = pc.filter(ev_hashes, pa.array(keep))
-    if (ev_keep < 0).any():
-        evidence_tx = pc.if_else(pa.array(ev_keep >= 0), evidence_tx, pa.scalar(None, pa.string()))
+    kept = np.flatnonzero(keep)
     out = pa.table(
         {
-            "address": pc.filter(g.addresses, pa.array(keep)) if n_addr else pa.array([], pa.string()),
-            "cluster_id": pa.array(labels[keep]),
-            "heuristic": pa.array(code[keep]),
-            "evidence_tx": evidence_tx,
+            "address": _lookup(g.addresses, kept),
+            "cluster_id": pa.array(labels[kept]),
+            "heuristic": pa.array(code[kept]),
+            "evidence_tx": _lookup(g.tx_hashes, ev[kept]),
         }
     )
     names = " ".join(f"WHEN {i} THEN '{h}'" for i, h in enumerate(HEURISTICS))
-    n_stored, n_clusters = len(ev_keep), int(np.count_nonzero(sizes >= 2))
+    n_stored, n_clusters = len(kept), int(np.count_nonzero(sizes >= 2))
     con.register("_cs_out", out)
     try:
         with transaction(con):

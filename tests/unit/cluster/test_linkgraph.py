@@ -6,11 +6,11 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pyarrow as pa
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from chainsleuth.cluster.components import linked_components
-from chainsleuth.cluster.linkgraph import HEURISTICS, evidence, read_links
+from chainsleuth.cluster.linkgraph import HEURISTICS, _flat, _lookup, evidence, read_links
 
 
 def union_find(links: list[tuple[str, str]]) -> set[frozenset[str]]:
@@ -100,3 +100,39 @@ def test_no_links():
     assert len(g.addresses) == 0 and len(g.tx) == 0 and partition_of(g) == set()
     ev, code = evidence(g)
     assert len(ev) == 0 and len(code) == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(lists=st.lists(st.lists(st.integers(-5, 10**12), max_size=4), max_size=12),
+       cuts=st.lists(st.integers(0, 12), max_size=3), large=st.booleans())
+def test_flat_reads_any_chunking(lists, cuts, large):
+    """DuckDB returns a chunk per thread; slices and large lists too: the same offsets and values."""
+    typ = pa.large_list(pa.int64()) if large else pa.list_(pa.int64())
+    whole = pa.array(lists, typ)
+    bounds = sorted({0, len(lists), *(min(c, len(lists)) for c in cuts)})
+    chunked = pa.chunked_array([whole.slice(a, b - a) for a, b in zip(bounds, bounds[1:], strict=False)], typ)
+    offsets, values = _flat(chunked)
+    assert offsets.tolist() == np.cumsum([0] + [len(x) for x in lists]).tolist()
+    assert values.tolist() == [v for x in lists for v in x]
+
+
+@settings(max_examples=100, deadline=None)
+@example(words=["a", "b", "c", "d"], cuts=[2], picks=[3, 0, -1, 2, 1], ascending=False)
+@given(words=st.lists(st.text(max_size=3), max_size=10), cuts=st.lists(st.integers(0, 10), max_size=3),
+       picks=st.lists(st.integers(-1, 9), max_size=15), ascending=st.booleans())
+def test_lookup_equals_take(words, cuts, picks, ascending):
+    """Dictionary columns over the chunks equal a plain take, nulls where the index is -1; ascending indices
+    (addresses kept in order) are cut at the chunks, others use the chunks concatenated."""
+    values = pa.array(words, pa.string())
+    bounds = sorted({0, len(words), *(min(c, len(words)) for c in cuts)})
+    chunked = pa.chunked_array([values.slice(a, b - a) for a, b in zip(bounds, bounds[1:], strict=False)],
+                               pa.string())
+    idx = np.array([p for p in picks if p < len(words)], dtype=np.int64)
+    if ascending:
+        idx = np.sort(idx)
+    got = _lookup(chunked, idx)
+    assert len(got) == len(idx)
+    assert got.cast(pa.string()).to_pylist() == [words[i] if i >= 0 else None for i in idx]
+    con = duckdb.connect()  # and DuckDB reads them as the strings
+    con.register("t", pa.table({"v": got}))
+    assert [r[0] for r in con.execute("SELECT v FROM t").fetchall()] == [words[i] if i >= 0 else None for i in idx]
