@@ -10,6 +10,7 @@ columns; the clustered rows go back with one ``INSERT ... FROM`` an Arrow table,
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -165,17 +166,22 @@ def cluster_and_store(con: duckdb.DuckDBPyConnection, chain: str, g: LinkGraph, 
     and log the run in ``cluster_runs`` (one transaction)."""
     n_addr = len(g.offsets) - 1
     rep = representatives(g)
-    ev, code = evidence(g, None if g.change.any() else rep)
-    labels = linked_components(g.offsets, rep[g.tx])  # each link joins its address to its tx's representative
-    sizes = np.bincount(labels, minlength=1)
-    keep = sizes[labels] >= 2
-    kept = np.flatnonzero(keep)
+    def found_evidence() -> tuple[np.ndarray, np.ndarray, pa.ChunkedArray]:
+        hashes = g.tx_hashes if g.tx_hashes.num_chunks < 2 else pa.chunked_array([g.tx_hashes.combine_chunks()])
+        return *evidence(g, None if g.change.any() else rep), hashes
+
+    with ThreadPoolExecutor(1) as pool:  # the evidence (numpy and Arrow, both free the GIL) runs beside scipy
+        found = pool.submit(found_evidence)
+        labels = linked_components(g.offsets, rep[g.tx])  # each link joins its address to its tx's representative
+        sizes = np.bincount(labels, minlength=1)
+        kept = np.flatnonzero(sizes[labels] >= 2)
+        ev, code, tx_hashes = found.result()
     out = pa.table(
         {
             "address": _lookup(g.addresses, kept),
             "cluster_id": pa.array(labels[kept]),
             "heuristic": pa.array(code[kept]),
-            "evidence_tx": _lookup(g.tx_hashes, ev[kept]),
+            "evidence_tx": _lookup(tx_hashes, ev[kept]),
         }
     )
     names = " ".join(f"WHEN {i} THEN '{h}'" for i, h in enumerate(HEURISTICS))
