@@ -42,34 +42,41 @@ class LinkGraph:
 
 
 def _flat(lists: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """(offsets, values) of a list column of integers, chunk by chunk (``combine_chunks`` of a list column
-    costs ten times more than this)."""
-    offsets, values, base = [np.zeros(1, dtype=np.int64)], [], 0
-    for chunk in lists.chunks:
-        if not len(chunk):
-            continue
-        # the buffers themselves: ``ListArray.offsets`` and ``np.asarray`` of the values copy (0.2 s each at 10M)
+    """(offsets, values) of a list column of integers, read chunk by chunk from the Arrow buffers into two
+    arrays allocated once (``combine_chunks``, ``ListArray.offsets`` and ``np.asarray`` of the values each
+    copy; at ten million links that was most of the time between DuckDB and scipy)."""
+    chunks = [c for c in lists.chunks if len(c)]
+    n_lists = sum(len(c) for c in chunks)
+    bounds = []
+    for chunk in chunks:
         width = np.int64 if pa.types.is_large_list(chunk.type) else np.int32
         o = np.frombuffer(chunk.buffers()[1], dtype=width, count=len(chunk) + 1, offset=chunk.offset * width().itemsize)
-        o = o.astype(np.int64)
         child = chunk.values  # int64 link ids, never null
-        values.append(np.frombuffer(child.buffers()[1], dtype=np.int64, count=len(child), offset=child.offset * 8)[o[0]:o[-1]])
-        offsets.append(o[1:] - o[0] + base)
-        base += int(o[-1] - o[0])
-    return np.concatenate(offsets), np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
+        v = np.frombuffer(child.buffers()[1], dtype=np.int64, count=len(child), offset=child.offset * 8)
+        bounds.append((o, v[o[0]:o[-1]]))
+    offsets = np.empty(n_lists + 1, dtype=np.int64)
+    values = np.empty(sum(len(v) for _, v in bounds), dtype=np.int64)
+    offsets[0] = at = base = 0
+    for o, v in bounds:
+        np.subtract(o[1:], int(o[0]) - base, out=offsets[at + 1:at + len(o)], dtype=np.int64)
+        values[base:base + len(v)] = v
+        at, base = at + len(o) - 1, base + len(v)
+    return offsets, values
 
 
-def _dense(*ids: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Positions 0..k-1 for link ids (row ids: dense already up to an offset and the sign of change links),
-    the same in every array; a sort only where the ids are sparse."""
+def _dense(*ids: np.ndarray) -> tuple[int, tuple[np.ndarray, ...]]:
+    """(k, positions 0..k-1) for link ids (row ids: dense already up to an offset and the sign of change
+    links), the same in every array; shifted in place, a sort only where the ids are sparse."""
     every = [a for a in ids if len(a)]
     if not every:
-        return ids
+        return 0, ids
     lo, hi = min(int(a.min()) for a in every), max(int(a.max()) for a in every)
     if hi - lo < 4 * sum(len(a) for a in ids) + 1024:
-        return tuple(a - lo for a in ids)
+        for a in every:
+            a -= lo
+        return hi - lo + 1, ids
     uniq = np.unique(np.concatenate(ids))
-    return tuple(np.searchsorted(uniq, a) for a in ids)
+    return len(uniq), tuple(np.searchsorted(uniq, a) for a in ids)
 
 
 def read_links(con: duckdb.DuckDBPyConnection, links: str, params: dict, excluded: str | None) -> LinkGraph:
@@ -90,12 +97,11 @@ def read_links(con: duckdb.DuckDBPyConnection, links: str, params: dict, exclude
         ).to_arrow_table(ONE_BATCH)
     tx_offsets, tx_links = _flat(per_tx.column("links"))
     offsets, addr_links = _flat(per_addr.column("links"))
-    tx_pos, addr_pos = _dense(tx_links, addr_links)
-    size = int(max(tx_pos.max(initial=-1), addr_pos.max(initial=-1))) + 1
+    change = addr_links < 0  # before the ids become positions
+    size, (tx_pos, addr_pos) = _dense(tx_links, addr_links)
     tx_of_link = np.full(size, -1, dtype=np.int32)
     tx_of_link[tx_pos] = np.repeat(np.arange(len(tx_offsets) - 1, dtype=np.int32), np.diff(tx_offsets))
     tx = tx_of_link[addr_pos]
-    change = addr_links < 0
     kept = tx >= 0
     if not kept.all():  # links of excluded transactions: drop them, addresses left bare are singletons
         n_addr = len(offsets) - 1
