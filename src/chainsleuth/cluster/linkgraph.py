@@ -167,17 +167,19 @@ def _lookup(values: pa.ChunkedArray, idx: np.ndarray) -> pa.ChunkedArray:
     return pa.chunked_array(parts)
 
 
+def _evidence_and_hashes(g: LinkGraph, spender: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, pa.ChunkedArray]:
+    """``evidence(g, spender)`` and the transaction hashes in one chunk (evidence is looked up in any order)."""
+    hashes = g.tx_hashes if g.tx_hashes.num_chunks < 2 else pa.chunked_array([g.tx_hashes.combine_chunks()])
+    return *evidence(g, spender), hashes
+
+
 def cluster_and_store(con: duckdb.DuckDBPyConnection, chain: str, g: LinkGraph, heuristics: list[str]) -> dict:
     """Components of ``g`` (scipy); replace the chain's rows in ``clusters`` with its non-singleton clusters
     and log the run in ``cluster_runs`` (one transaction)."""
     n_addr = len(g.offsets) - 1
     rep = representatives(g)
-    def found_evidence() -> tuple[np.ndarray, np.ndarray, pa.ChunkedArray]:
-        hashes = g.tx_hashes if g.tx_hashes.num_chunks < 2 else pa.chunked_array([g.tx_hashes.combine_chunks()])
-        return *evidence(g, None if g.change.any() else rep), hashes
-
     with ThreadPoolExecutor(1) as pool:  # the evidence (numpy and Arrow, both free the GIL) runs beside scipy
-        found = pool.submit(found_evidence)
+        found = pool.submit(_evidence_and_hashes, g, None if g.change.any() else rep)
         labels = linked_components(g.offsets, rep[g.tx])  # each link joins its address to its tx's representative
         sizes = np.bincount(labels, minlength=1)
         kept = np.flatnonzero(sizes[labels] >= 2)
