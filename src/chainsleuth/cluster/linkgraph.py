@@ -146,6 +146,18 @@ def evidence(g: LinkGraph, spender: np.ndarray | None = None) -> tuple[np.ndarra
     return ev, code
 
 
+#: Arrow's ``string`` type has 32-bit offsets: one array holds at most this many bytes of strings.
+STRING_BYTES_LIMIT = (1 << 31) - 1
+
+
+def _one_array(chunks: list[pa.Array]) -> pa.Array:
+    """The chunks concatenated, as ``large_string`` where their strings pass the 32-bit offset limit (some 33
+    million 64-character hashes)."""
+    if pa.types.is_string(chunks[0].type) and sum(c.nbytes for c in chunks) > STRING_BYTES_LIMIT:
+        chunks = [c.cast(pa.large_string()) for c in chunks]
+    return pa.concat_arrays(chunks)
+
+
 def _lookup(values: pa.ChunkedArray, idx: np.ndarray) -> pa.ChunkedArray:
     """``values[idx]`` (null where ``idx`` < 0) as dictionary arrays over ``values``: no string is copied into
     a new array here (gathering millions of random 64-character hashes costs more than storing them); DuckDB
@@ -156,7 +168,7 @@ def _lookup(values: pa.ChunkedArray, idx: np.ndarray) -> pa.ChunkedArray:
     """
     chunks = [c for c in values.chunks if len(c)] or [pa.array([], values.type)]
     if len(chunks) > 1 and len(idx) > 1 and not (idx[1:] >= idx[:-1]).all():
-        chunks = [pa.concat_arrays(chunks)]
+        chunks = [_one_array(chunks)]
     starts = np.cumsum([0] + [len(c) for c in chunks])
     cuts = np.concatenate([[0], np.searchsorted(idx, starts[1:-1]), [len(idx)]])
     parts = []
@@ -169,7 +181,7 @@ def _lookup(values: pa.ChunkedArray, idx: np.ndarray) -> pa.ChunkedArray:
 
 def _evidence_and_hashes(g: LinkGraph, spender: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, pa.ChunkedArray]:
     """``evidence(g, spender)`` and the transaction hashes in one chunk (evidence is looked up in any order)."""
-    hashes = g.tx_hashes if g.tx_hashes.num_chunks < 2 else pa.chunked_array([g.tx_hashes.combine_chunks()])
+    hashes = g.tx_hashes if g.tx_hashes.num_chunks < 2 else pa.chunked_array([_one_array(g.tx_hashes.chunks)])
     return *evidence(g, spender), hashes
 
 

@@ -136,3 +136,17 @@ def test_lookup_equals_take(words, cuts, picks, ascending):
     con = duckdb.connect()  # and DuckDB reads them as the strings
     con.register("t", pa.table({"v": got}))
     assert [r[0] for r in con.execute("SELECT v FROM t").fetchall()] == [words[i] if i >= 0 else None for i in idx]
+
+
+def test_lookup_past_the_string_offset_limit(monkeypatch):
+    """Hashes past 2 GiB (about 33 million transactions) cannot share one ``string`` array: they are concatenated
+    as ``large_string`` (the limit lowered here so that a few strings pass it)."""
+    import chainsleuth.cluster.linkgraph as linkgraph
+
+    monkeypatch.setattr(linkgraph, "STRING_BYTES_LIMIT", 16)
+    chunked = pa.chunked_array([pa.array(["aaaaaaaa", "bbbbbbbb"]), pa.array(["cccccccc", "dddddddd"])])
+    got = _lookup(chunked, np.array([3, 0, -1, 2]))
+    assert got.type.value_type == pa.large_string()
+    con = duckdb.connect()
+    con.register("t", pa.table({"v": got}))
+    assert [r[0] for r in con.execute("SELECT v FROM t").fetchall()] == ["dddddddd", "aaaaaaaa", None, "cccccccc"]
