@@ -133,11 +133,7 @@ def propagate(
     pay = f.join(nopass, f.src == nopass.address, "left_anti").select("fid", F.col("src").alias("x"), "t")
     inflow = (f.join(pay.select("x").distinct(), f.dst == F.col("x"), "left_semi")
               .groupBy(F.col("dst").alias("x"), "t").agg(F.sum("v").alias("amt")))
-    by_time = Window.partitionBy("x").orderBy("t", "kind").rowsBetween(Window.unboundedPreceding, 0)
-    pay = (inflow.select("x", "t", F.lit(0).alias("kind"), "amt", F.lit(None).cast("long").alias("fid"))
-           .unionByName(pay.select("x", "t", F.lit(1).alias("kind"), F.lit(None).cast("double").alias("amt"), "fid"))
-           .withColumn("den", F.sum("amt").over(by_time)).where(F.col("kind") == 1)
-           .select("fid", "x", "t", "den").localCheckpoint(eager=True))
+    pay = _sum_before(inflow, pay, ["x"]).select("fid", "x", "t", F.col("cum").alias("den")).localCheckpoint(eager=True)
     a = f.join(risky, f.src == risky.s).select("s", "risk_type", "fid", F.lit(1.0).alias("a"))
     a = _keep(a, checkpoint)
     exposures: list[DataFrame] = []
@@ -167,19 +163,27 @@ def propagate(
                .agg(F.sum(F.col("v") * F.col("a")).alias("amt")))
         first = tin.groupBy("s", "risk_type", "x").agg(F.min("t").alias("t0"))
         cand = first.join(pay, "x").where(F.col("t") >= F.col("t0")).select("s", "risk_type", "x", "t", "fid", "den")
-        running = Window.partitionBy("s", "x").orderBy("t", "kind").rowsBetween(Window.unboundedPreceding, 0)
-        a = (tin.select("s", "risk_type", "x", "t", F.lit(0).alias("kind"), "amt",
-                        F.lit(None).cast("long").alias("fid"), F.lit(None).cast("double").alias("den"))
-             .unionByName(cand.select("s", "risk_type", "x", "t", F.lit(1).alias("kind"),
-                                      F.lit(None).cast("double").alias("amt"), "fid", "den"))
-             .withColumn("tcum", F.sum("amt").over(running)).where(F.col("kind") == 1)
-             .select("s", "risk_type", "fid", (F.col("tcum") / F.col("den")).alias("a"))
+        a = (_sum_before(tin, cand, ["s", "x"])
+             .select("s", "risk_type", "fid", (F.col("cum") / F.col("den")).alias("a"))
              .where(F.col("a") >= F.lit(float(min_weight))))
         a = _keep(a, checkpoint)
     exposure = exposures[0]
     for other in exposures[1:]:
         exposure = exposure.unionByName(other)
     return exposure, received
+
+
+def _sum_before(amounts: DataFrame, payments: DataFrame, keys: list[str]) -> DataFrame:
+    """``payments`` (keys, t, ...) each with ``cum``: the sum of ``amounts`` (keys, t, amt) of its keys up to
+    and including its time. DuckDB's engine does this with an ASOF join over a running sum; here one window
+    runs over both kinds of rows, amounts first at equal times."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    upto = Window.partitionBy(*keys).orderBy("t", "kind").rowsBetween(Window.unboundedPreceding, 0)
+    rows = amounts.withColumn("kind", F.lit(0)).unionByName(payments.withColumn("kind", F.lit(1)),
+                                                             allowMissingColumns=True)
+    return rows.withColumn("cum", F.sum("amt").over(upto)).where(F.col("kind") == 1).drop("kind", "amt")
 
 
 def _keep(df: DataFrame, reliable: bool) -> DataFrame:
